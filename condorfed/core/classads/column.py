@@ -1,0 +1,164 @@
+"""Typed columns: one ClassAd value per row, stored as a type tag plus numpy payload arrays.
+
+A column of length 1 stands for the same value on every row (it broadcasts), so that what
+depends only on a single ad is computed once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .values import ERROR, UNDEFINED
+
+__all__ = ["T_BOOL", "T_ERROR", "T_EXPR", "T_INT", "T_OTHER", "T_REAL", "T_STR", "T_UNDEF", "Column"]
+
+# Type tags. T_OTHER holds classad2-typed Python objects (lists, nested ads, ...) in ``s``;
+# T_EXPR (only in an AdTable's attribute columns) holds unevaluated Expr text in ``s``.
+T_UNDEF, T_ERROR, T_BOOL, T_INT, T_REAL, T_STR, T_OTHER, T_EXPR = range(8)
+_EMPTY_I = np.zeros(1, dtype=np.int64)
+_EMPTY_F = np.zeros(1, dtype=np.float64)
+
+
+@dataclass(slots=True)
+class Column:
+    """Values of one expression over rows.
+
+    ``tag``: int8 type tags; ``i``: int64 (ints, and bools as 0/1); ``f``: float64 (reals);
+    ``s``: object array (strings and T_OTHER values) or None when no row holds one.
+    All arrays have the same length: ``n`` rows, or 1 for a value shared by every row.
+    """
+
+    tag: np.ndarray
+    i: np.ndarray
+    f: np.ndarray
+    s: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.tag)
+
+    # -- construction ----------------------------------------------------------------------------
+    @staticmethod
+    def scalar(value: object) -> Column:
+        return Column.from_values([value])
+
+    @staticmethod
+    def from_values(values: Sequence[object]) -> Column:
+        """Build from classad2-typed Python values (bool, int, float, str, Undefined, Error, other)."""
+        n = len(values)
+        tag = np.empty(n, dtype=np.int8)
+        ival = np.zeros(n, dtype=np.int64)
+        fval = np.zeros(n, dtype=np.float64)
+        sval: np.ndarray | None = None
+        for k, v in enumerate(values):
+            # classad2.Value is an IntEnum: test for it before int.
+            if v is UNDEFINED:
+                tag[k] = T_UNDEF
+            elif v is ERROR:
+                tag[k] = T_ERROR
+            elif v is True or v is False:
+                tag[k] = T_BOOL
+                ival[k] = int(v)
+            elif isinstance(v, int):
+                tag[k] = T_INT
+                ival[k] = v
+            elif isinstance(v, float):
+                tag[k] = T_REAL
+                fval[k] = v
+            else:
+                if sval is None:
+                    sval = np.empty(n, dtype=object)
+                tag[k] = T_STR if isinstance(v, str) else T_OTHER
+                sval[k] = v
+        return Column(tag, ival, fval, sval)
+
+    @staticmethod
+    def const(tag: int, n: int = 1) -> Column:
+        return Column(np.full(n, tag, dtype=np.int8), np.zeros(n, np.int64), np.zeros(n, np.float64))
+
+    @staticmethod
+    def bools(mask: np.ndarray) -> Column:
+        n = len(mask)
+        return Column(np.full(n, T_BOOL, dtype=np.int8), mask.astype(np.int64), np.zeros(n, np.float64))
+
+    # -- shape -------------------------------------------------------------------------------------
+    def broadcast(self, n: int) -> Column:
+        if len(self.tag) == n:
+            return self
+        if len(self.tag) != 1:
+            raise ValueError(f"cannot broadcast a column of {len(self.tag)} rows to {n}")
+        s = None if self.s is None else np.full(n, self.s[0], dtype=object)
+        return Column(np.repeat(self.tag, n), np.repeat(self.i, n), np.repeat(self.f, n), s)
+
+    def take(self, rows: np.ndarray) -> Column:
+        """The rows selected by an index array (a length-1 column stays shared)."""
+        if len(self.tag) == 1:
+            return self
+        s = None if self.s is None else self.s[rows]
+        return Column(self.tag[rows], self.i[rows], self.f[rows], s)
+
+    def strings(self) -> np.ndarray:
+        """The object array, created on demand."""
+        if self.s is None:
+            self.s = np.empty(len(self.tag), dtype=object)
+        return self.s
+
+    # -- results -------------------------------------------------------------------------------------
+    def truth(self) -> np.ndarray:
+        """True exactly where HTCondor's EvalBool says true: bool true or a non-zero number."""
+        tag = self.tag
+        return ((tag == T_BOOL) | (tag == T_INT)) & (self.i != 0) | (tag == T_REAL) & (self.f != 0.0)
+
+    def as_float(self) -> np.ndarray:
+        """Numbers as float64 (bools as 0/1); undefined, error, strings, others -> 0.0 (as ranks)."""
+        tag = self.tag
+        out = np.where(tag == T_REAL, self.f, 0.0)
+        ints = (tag == T_INT) | (tag == T_BOOL)
+        out[ints] = self.i[ints]
+        return out
+
+    def to_list(self) -> list:
+        """classad2-typed Python values, one per row."""
+        out: list = []
+        tags = self.tag.tolist()
+        ints = self.i.tolist()
+        floats = self.f.tolist()
+        strs = self.s
+        for k, t in enumerate(tags):
+            if t == T_BOOL:
+                out.append(bool(ints[k]))
+            elif t == T_INT:
+                out.append(ints[k])
+            elif t == T_REAL:
+                out.append(floats[k])
+            elif t == T_UNDEF:
+                out.append(UNDEFINED)
+            elif t == T_ERROR:
+                out.append(ERROR)
+            else:
+                out.append(strs[k])  # type: ignore[index]
+        return out
+
+    def value(self, row: int) -> object:
+        """One row as a classad2-typed Python value."""
+        return Column(self.tag[row : row + 1], self.i[row : row + 1], self.f[row : row + 1],
+                      None if self.s is None else self.s[row : row + 1]).to_list()[0]  # fmt: skip
+
+
+def concat_rows(parts: list[tuple[np.ndarray, Column]], n: int) -> Column:
+    """Scatter per-group results (row indices, column) into one column of ``n`` rows."""
+    out = Column.const(T_UNDEF, n)
+    for rows, col in parts:
+        col = col.broadcast(len(rows)) if len(col) == 1 else col
+        out.tag[rows] = col.tag
+        out.i[rows] = col.i
+        out.f[rows] = col.f
+        if col.s is not None:
+            out.strings()[rows] = col.s
+    return out
+
+
+__all__ += ["concat_rows"]
+del _EMPTY_I, _EMPTY_F

@@ -1,0 +1,156 @@
+"""AdTable: many ads stored column by column, for vectorized evaluation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .column import T_BOOL, T_ERROR, T_EXPR, T_INT, T_REAL, T_STR, T_UNDEF, Column
+from .values import ERROR, UNDEFINED, Ad, Expr
+
+__all__ = ["AdTable"]
+
+
+def _encode(values: list[object]) -> Column:
+    """One attribute over all rows; a missing attribute is UNDEFINED, expressions are T_EXPR."""
+    n = len(values)
+    tag = np.empty(n, dtype=np.int8)
+    ival = np.zeros(n, dtype=np.int64)
+    fval = np.zeros(n, dtype=np.float64)
+    sval: np.ndarray | None = None
+    for k, v in enumerate(values):
+        t = type(v)
+        if t is int:
+            tag[k] = T_INT
+            ival[k] = v
+        elif t is float:
+            tag[k] = T_REAL
+            fval[k] = v
+        elif t is bool:
+            tag[k] = T_BOOL
+            ival[k] = v
+        elif v is None or v is UNDEFINED:
+            tag[k] = T_UNDEF
+        elif v is ERROR:
+            tag[k] = T_ERROR
+        elif isinstance(v, str):
+            if sval is None:
+                sval = np.empty(n, dtype=object)
+            tag[k] = T_EXPR if isinstance(v, Expr) else T_STR
+            sval[k] = v
+        elif isinstance(v, int):  # int subclasses such as numpy ints
+            tag[k] = T_INT
+            ival[k] = int(v)
+        elif isinstance(v, float):
+            tag[k] = T_REAL
+            fval[k] = float(v)
+        else:
+            raise TypeError(f"not a ClassAd value: {v!r}")
+    return Column(tag, ival, fval, sval)
+
+
+class AdTable:
+    """A columnar table of ads: ``AdTable.from_ads(ads)``; ``len(table)``; ``table.ad(i)``.
+
+    Attribute columns are built on first use and cached. Numeric columns can be replaced
+    (``set_column``), which is how partitionable slots advertise leftover resources.
+    """
+
+    __slots__ = ("_ads", "_classads", "_cols", "_overrides")
+
+    def __init__(self, ads: Sequence[Ad]) -> None:
+        self._ads = list(ads)
+        self._cols: dict[str, Column] = {}
+        self._overrides: dict[str, np.ndarray] = {}
+        self._classads: list | None = None
+
+    @classmethod
+    def from_ads(cls, ads: Sequence[Ad]) -> AdTable:
+        return cls([ad if isinstance(ad, Ad) else Ad(ad) for ad in ads])
+
+    def __len__(self) -> int:
+        return len(self._ads)
+
+    def ad(self, i: int) -> Ad:
+        """Row ``i`` as an Ad (including values replaced with ``set_column``)."""
+        ad = self._ads[i]
+        if not self._overrides:
+            return ad
+        ad = ad.copy()
+        for name, arr in self._overrides.items():
+            ad[name] = arr[i].item()
+        return ad
+
+    def attr(self, name: str) -> Column:
+        """The attribute's column (T_EXPR rows hold expression text): for the evaluator."""
+        key = name.lower()
+        col = self._cols.get(key)
+        if col is None:
+            col = _encode([ad.lower_items().get(key) for ad in self._ads])
+            self._cols[key] = col
+        return col
+
+    def has_expressions(self, name: str) -> bool:
+        return bool(np.any(self.attr(name).tag == T_EXPR))
+
+    def column(self, name: str) -> np.ndarray:
+        """A copy of a numeric attribute: int64 if every row holds an int (or bool), else float64
+        with NaN where a row holds no number."""
+        col = self.attr(name)
+        ints = (col.tag == T_INT) | (col.tag == T_BOOL)
+        if ints.all():
+            return col.i.copy()
+        out = np.full(len(col.tag), np.nan)
+        out[ints] = col.i[ints]
+        reals = col.tag == T_REAL
+        out[reals] = col.f[reals]
+        return out
+
+    def set_column(self, name: str, values: np.ndarray) -> None:
+        """Replace a numeric attribute for every row (int, float or bool array of len(table))."""
+        values = np.asarray(values)
+        n = len(self._ads)
+        if values.shape != (n,):
+            raise ValueError(f"set_column({name!r}) needs {n} values, got shape {values.shape}")
+        if values.dtype == np.bool_:
+            col = Column(np.full(n, T_BOOL, np.int8), values.astype(np.int64), np.zeros(n))
+            values = values.astype(bool)
+        elif np.issubdtype(values.dtype, np.integer):
+            col = Column(np.full(n, T_INT, np.int8), values.astype(np.int64), np.zeros(n))
+            values = values.astype(np.int64)
+        elif np.issubdtype(values.dtype, np.floating):
+            col = Column(np.full(n, T_REAL, np.int8), np.zeros(n, np.int64), values.astype(np.float64))
+            values = values.astype(np.float64)
+        else:
+            raise TypeError(f"set_column({name!r}) needs a numeric array, got {values.dtype}")
+        key = name.lower()
+        self._cols[key] = col
+        # Keyed lower-case: Ad keeps an existing attribute's spelling when assigned.
+        self._overrides[key] = values.copy()
+        self._classads = None
+
+    def take(self, rows: Sequence[int] | np.ndarray) -> AdTable:
+        """A new table of the selected rows (with replaced columns carried over)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        new = AdTable([self._ads[r] for r in rows.tolist()])
+        for name, arr in self._overrides.items():
+            new.set_column(name, arr[rows])
+        return new
+
+    def preset_classads(self, ads: list) -> None:
+        """Use these classad2 ads (None: build from the Ad) for the fallback path."""
+        if len(ads) != len(self._ads):
+            raise ValueError("preset_classads needs one entry per row")
+        self._classads = list(ads)
+
+    def classad(self, i: int):
+        """Row ``i`` as a classad2.ClassAd (cached), for the classad2 fallback."""
+        from .convert import to_classad
+
+        if self._classads is None:
+            self._classads = [None] * len(self._ads)
+        c = self._classads[i]
+        if c is None:
+            c = self._classads[i] = to_classad(self.ad(i))
+        return c
