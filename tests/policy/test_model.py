@@ -142,7 +142,8 @@ ERRORS = {
     ),
     "require-gpu-shape": (
         _set(["rules"], [{"require": "a", "when": "RequestGPUs > 0"}]),
-        "f.yaml: rules[0]: require [a] when RequestGPUs > 0 can never be met: a nodes have gpus=0 but the jobs need at least 1",
+        "f.yaml: rules[0]: require [a] when RequestGPUs > 0 can never be met: "
+        "a nodes have gpus=0 but the jobs need at least 1",
     ),
     "require-memory-shape": (
         _set(["rules"], [{"require": ["a", "b"], "when": '(RequestMemory >= 20000) && Owner == "x"'}]),
