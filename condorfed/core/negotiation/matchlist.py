@@ -1,0 +1,291 @@
+"""The match list of one autocluster: its candidate slots, best first, within one negotiation cycle.
+
+Built once per autocluster per cycle with vectorized evaluation over all live slots:
+the job's Requirements against every slot, every slot's Requirements (START) against the job, the
+p-slot resource check, and the three ranks (NEGOTIATOR_PRE_JOB_RANK, the job's Rank,
+NEGOTIATOR_POST_JOB_RANK); claimed slots become preemption candidates when allowed. Candidates are
+handed out best first. When a job takes part of a p-slot, the p-slot's *next* states ("after 1, 2, ...
+more jobs of this autocluster") are evaluated in one batch, so a p-slot re-enters the list exactly where
+its reduced resources put it, without evaluating the whole pool again.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from condorfed.core.classads.values import Ad
+from condorfed.core.negotiation.config import NegotiatorConfig
+from condorfed.core.negotiation.evaluation import Evaluator, SlotRows
+from condorfed.core.negotiation.pool import RESOURCES, SlotPool
+
+FLT_MAX = 3.4028234663852886e38
+NO_PREEMPTION, RANK_PREEMPTION, PRIO_PREEMPTION = 2, 1, 0
+_EXPAND_CAP = 512  # states per p-slot evaluated in one go
+
+
+@dataclass(frozen=True)
+class Candidate:
+    slot: int
+    weight: float
+    request: tuple[float, float, float, float]  # cpus, memory, disk, gpus actually taken
+    state: int
+    preempting: str | None
+
+
+def _quantize(values: np.ndarray, q: int) -> np.ndarray:
+    if q <= 1:
+        return np.ceil(values - 1e-9) if q == 1 else values
+    return np.ceil(values / q - 1e-9) * q
+
+
+class MatchList:
+    """Candidates for one autocluster (see module docstring)."""
+
+    def __init__(
+        self,
+        job: Ad,
+        submitter: str,
+        pool: SlotPool,
+        evaluator: Evaluator,
+        config: NegotiatorConfig,
+        *,
+        remaining: int,
+        preemption_ok: bool,
+    ) -> None:
+        self.job = job
+        self.submitter = submitter
+        self.pool = pool
+        self.ev = evaluator
+        self.cfg = config
+        self.remaining = remaining
+        self.rejected = False
+        self.stats = {"slots": 0, "job_req": 0, "slot_req": 0, "both": 0, "fits": 0}
+        self._heap: list[tuple] = []
+        self._expansions: dict[int, list] = {}  # slot -> [base_version, taken, states]
+        self._expand_batch = 8
+        self._order: list[int] = []
+        self._order_pos = 0
+        self._build(preemption_ok)
+
+    # ---- evaluation helpers -----------------------------------------------------------------------
+    def _requests(self, rows: SlotRows) -> np.ndarray:
+        """Quantized (cpus, memory, disk, gpus) the job asks of each row: shape (4, n)."""
+        ev, job, cfg = self.ev, self.job, self.cfg
+        cpus = ev.number("MY.RequestCpus", job, rows, 1.0) if "RequestCpus" in job else np.ones(len(rows))
+        mem = ev.number("MY.RequestMemory", job, rows, 0.0) if "RequestMemory" in job else np.zeros(len(rows))
+        disk = ev.number("MY.RequestDisk", job, rows, 0.0) if "RequestDisk" in job else np.zeros(len(rows))
+        gpus = ev.number("MY.RequestGPUs", job, rows, 0.0) if "RequestGPUs" in job else np.zeros(len(rows))
+        return np.vstack(
+            [
+                _quantize(cpus, cfg.quantize_cpus),
+                _quantize(mem, cfg.quantize_memory),
+                _quantize(disk, cfg.quantize_disk),
+                np.ceil(gpus - 1e-9),
+            ]
+        )
+
+    def _match_and_keys(self, rows: SlotRows) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(job Requirements, slot Requirements, keys (n, 3): pre/rank/post) for rows."""
+        ev, job, cfg = self.ev, self.job, self.cfg
+        n = len(rows)
+        job_ok = ev.truth("MY.Requirements", job, rows) if "Requirements" in job else np.zeros(n, bool)
+        slot_ok = ev.truth("MY.Requirements", rows, job)
+        pre = ev.number(cfg.pre_job_rank, rows, job, -FLT_MAX) if cfg.pre_job_rank else np.zeros(n)
+        rank = ev.number("MY.Rank", job, rows, 0.0) if "Rank" in job else np.zeros(n)
+        post = ev.number(cfg.post_job_rank, rows, job, -FLT_MAX) if cfg.post_job_rank else np.zeros(n)
+        return job_ok, slot_ok, np.column_stack([pre, rank, post]), np.zeros(n)
+
+    # ---- construction -------------------------------------------------------------------------------
+    def _build(self, preemption_ok: bool) -> None:
+        pool, cfg = self.pool, self.cfg
+        consider = cfg.consider_preemption and preemption_ok
+        live = pool.alive & (pool.partitionable | ~pool.claimed | consider)
+        # A p-slot with nothing left can take nobody.
+        live &= ~(pool.partitionable & (pool.column("cpus") <= 0))
+        rows_idx = np.flatnonzero(live)
+        self.stats["slots"] = len(rows_idx)
+        if len(rows_idx) == 0:
+            return
+        rows = SlotRows(pool, rows_idx)
+        job_ok, slot_ok, keys, _ = self._match_and_keys(rows)
+        req = self._requests(rows)
+        part = pool.partitionable[rows_idx]
+        have = np.vstack([pool.column(r)[rows_idx] for r in RESOURCES])
+        fits = np.all(req <= have + 1e-9, axis=0) | ~part
+        self.stats["job_req"] = int(job_ok.sum())
+        self.stats["slot_req"] = int(slot_ok.sum())
+        self.stats["both"] = int((job_ok & slot_ok).sum())
+        ok = job_ok & slot_ok & fits
+        self.stats["fits"] = int(ok.sum())
+        claimed = pool.claimed[rows_idx] & ~part
+        state = np.full(len(rows_idx), NO_PREEMPTION)
+        prank = np.zeros(len(rows_idx))
+        if claimed.any():
+            ok, state, prank = self._preemption(rows_idx, ok, claimed, state, prank)
+        self._req = {int(s): tuple(float(x) for x in req[:, k]) for k, s in enumerate(rows_idx) if ok[k]}
+        sel = np.flatnonzero(ok)
+        entries = []
+        for k in sel:
+            s = int(rows_idx[k])
+            entries.append(self._entry(keys[k], int(state[k]), float(prank[k]), s))
+        heapq.heapify(entries)
+        self._heap = entries
+        self._order = [e[-2] for e in sorted(entries)]
+        self._state = {int(rows_idx[k]): int(state[k]) for k in sel}
+
+    def _preemption(self, rows_idx, ok, claimed, state, prank):
+        pool, cfg, ev, job = self.pool, self.cfg, self.ev, self.job
+        ck = np.flatnonzero(claimed & ok)
+        ok = ok & ~claimed
+        if len(ck) == 0:
+            return ok, state, prank
+        crow = SlotRows(pool, rows_idx[ck])
+        slot_rank = ev.number("MY.Rank", crow, job, 0.0)
+        current = ev.number("MY.CurrentRank", crow, job, 0.0)
+        by_rank = slot_rank > current
+        mine = np.array([pool.remote[int(s)] == self.submitter for s in rows_idx[ck]], dtype=bool)
+        req_text = (cfg.preemption_requirements or "").strip()
+        if req_text and req_text.lower() not in ("false", "0"):
+            by_prio = ev.truth(req_text, crow, job) & ~mine
+        else:
+            by_prio = np.zeros(len(ck), dtype=bool)
+        pr = ev.number(cfg.preemption_rank, crow, job, -FLT_MAX) if cfg.preemption_rank else np.zeros(len(ck))
+        for j, k in enumerate(ck):
+            if by_rank[j]:
+                state[k] = RANK_PREEMPTION
+            elif by_prio[j]:
+                state[k] = PRIO_PREEMPTION
+            else:
+                continue
+            ok[k] = True
+            prank[k] = pr[j]
+        return ok, state, prank
+
+    def _entry(self, key3, state: int, prank: float, slot: int) -> tuple:
+        return (
+            -float(key3[0]),
+            -float(key3[1]),
+            -float(key3[2]),
+            -state,
+            -prank,
+            slot,
+            int(self.pool.version[slot]),
+        )
+
+    # ---- p-slot expansion ----------------------------------------------------------------------------
+    def _expand(self, first: int) -> None:
+        """Evaluate the next states of p-slot ``first`` (just claimed) and of a batch of the following
+        candidates. ``_expansions[s] = [v0, ours, states]``: ``states[j-1]`` is (matches, keys) of the
+        slot with ``j`` of this autocluster's requests taken from its resources at version ``v0``."""
+        pool = self.pool
+        batch = [first]
+        while self._order_pos < len(self._order) and len(batch) < self._expand_batch:
+            s = self._order[self._order_pos]
+            self._order_pos += 1
+            if s != first and pool.partitionable[s] and s not in self._expansions and s in self._req:
+                batch.append(s)
+        self._expand_batch = min(self._expand_batch * 2, 4096)
+        rows: list[int] = []
+        steps: list[int] = []
+        bases: list[list[float]] = []
+        for s in batch:
+            req = self._req[s]
+            have = [float(pool.column(r)[s]) for r in RESOURCES]
+            v0 = int(pool.version[s])
+            if s == first:  # states relative to before the claim just made
+                have = [have[i] + req[i] for i in range(4)]
+                v0 -= 1
+            self._expansions[s] = [v0, 0, []]
+            fit = min(
+                (math.floor((have[i] + 1e-9) / req[i]) if req[i] > 0 else _EXPAND_CAP) for i in range(4)
+            )
+            for j in range(1, max(0, min(fit, self.remaining + 1, _EXPAND_CAP))):
+                rows.append(s)
+                steps.append(j)
+                bases.append(have)
+        if not rows:
+            return
+        rows_arr = np.asarray(rows, dtype=np.int64)
+        steps_arr = np.asarray(steps, dtype=np.float64)
+        overrides = {}
+        for i, r in enumerate(RESOURCES):
+            base = np.array([b[i] for b in bases])
+            per = np.array([self._req[s][i] for s in rows])
+            overrides[r] = base - steps_arr * per
+        view = SlotRows(pool, rows_arr, overrides)
+        job_ok, slot_ok, keys, _ = self._match_and_keys(view)
+        ok = job_ok & slot_ok
+        for j, s in enumerate(rows):
+            self._expansions[s][2].append((bool(ok[j]), keys[j]))
+
+    def _next_state(self, s: int) -> tuple | None:
+        """After this list gave one more job to p-slot ``s``: its new entry in the list, or None."""
+        pool = self.pool
+        now = int(pool.version[s])
+        exp = self._expansions.get(s)
+        if exp is None or exp[0] + exp[1] + 1 != now:  # never expanded, or someone else changed it
+            self._expansions.pop(s, None)
+            self._expand(s)
+            exp = self._expansions[s]
+        exp[1] += 1
+        req = self._req[s]
+        if any(req[i] > float(pool.column(r)[s]) + 1e-9 for i, r in enumerate(RESOURCES)):
+            return None
+        states = exp[2]
+        if exp[1] - 1 < len(states):
+            ok, key = states[exp[1] - 1]
+            return self._entry(key, NO_PREEMPTION, 0.0, s) if ok else None
+        self._expansions.pop(s, None)  # ran past the evaluated states: evaluate afresh
+        return self._fresh_entry(s)
+
+    def _fresh_entry(self, s: int) -> tuple | None:
+        pool = self.pool
+        if not pool.alive[s] or (pool.claimed[s] and not pool.partitionable[s]):
+            return None
+        rows = SlotRows(pool, np.asarray([s]))
+        job_ok, slot_ok, keys, _ = self._match_and_keys(rows)
+        req = self._requests(rows)[:, 0]
+        have = [pool.column(r)[s] for r in RESOURCES]
+        fits = (not pool.partitionable[s]) or all(req[i] <= have[i] + 1e-9 for i in range(4))
+        if not (job_ok[0] and slot_ok[0] and fits):
+            return None
+        self._req[s] = tuple(float(x) for x in req)
+        self._state[s] = NO_PREEMPTION
+        return self._entry(keys[0], NO_PREEMPTION, 0.0, s)
+
+    # ---- handing out -----------------------------------------------------------------------------------
+    def peek(self) -> Candidate | None:
+        """The best candidate still valid, without taking it."""
+        pool = self.pool
+        while self._heap:
+            entry = self._heap[0]
+            s, version = entry[-2], entry[-1]
+            if int(pool.version[s]) == version and pool.alive[s]:
+                state = self._state.get(s, NO_PREEMPTION)
+                if pool.partitionable[s]:
+                    req = self._req[s]
+                    return Candidate(s, req[0], req, state, None)
+                if state == NO_PREEMPTION and pool.claimed[s]:
+                    heapq.heappop(self._heap)
+                    continue
+                c = pool.column
+                req = (float(c("cpus")[s]), float(c("memory")[s]), float(c("disk")[s]), float(c("gpus")[s]))
+                return Candidate(s, req[0], req, state, pool.remote[s] if state != NO_PREEMPTION else None)
+            heapq.heappop(self._heap)
+            fresh = self._fresh_entry(s) if pool.alive[s] else None
+            if fresh is not None:
+                heapq.heappush(self._heap, fresh)
+        return None
+
+    def taken(self, cand: Candidate) -> None:
+        """The caller claimed ``cand``: drop it, or put the p-slot back with its reduced resources."""
+        heapq.heappop(self._heap)
+        self.remaining -= 1
+        if self.pool.partitionable[cand.slot] and self.remaining > 0:
+            nxt = self._next_state(cand.slot)
+            if nxt is not None:
+                heapq.heappush(self._heap, nxt)

@@ -1,0 +1,212 @@
+"""The slot pool: slot ads plus the columns the engine changes (resources left on partitionable slots,
+claims), kept across negotiation cycles for the simulator and the controller.
+
+A slot is *available* when it is alive and unclaimed; a partitionable slot (``PartitionableSlot =
+true``) stays available while it has resources left. Claims carve dynamic slots out of p-slots
+(resources are deducted, memory and disk quantized as the default consumption policy does) or take a
+whole static slot; releasing a claim gives the resources back. Slot weight is ``Cpus``, HTCondor's
+default ``SLOT_WEIGHT``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from condorfed.core.classads.values import ERROR, UNDEFINED, Ad, Expr
+
+RESOURCES = ("cpus", "memory", "disk", "gpus")
+
+
+def _num(ad: Ad, name: str, default: float = 0.0) -> float:
+    v = ad.get(name)
+    if isinstance(v, bool) or v is None or v is UNDEFINED or v is ERROR or isinstance(v, Expr | str):
+        return default
+    return float(v)
+
+
+def _flag(ad: Ad, name: str) -> bool:
+    v = ad.get(name)
+    return v is True or (isinstance(v, int | float) and not isinstance(v, bool) and v != 0)
+
+
+def slot_is_partitionable(ad: Ad) -> bool:
+    st = ad.get("SlotType")
+    return _flag(ad, "PartitionableSlot") or (isinstance(st, str) and st.lower() == "partitionable")
+
+
+def slot_remote_submitter(ad: Ad) -> str | None:
+    """Who holds a claimed slot, as the accountant names it (AccountingGroup, else RemoteUser/Owner)."""
+    for name in ("AccountingGroup", "RemoteUser", "RemoteOwner"):
+        v = ad.get(name)
+        if isinstance(v, str) and not isinstance(v, Expr) and v:
+            return v
+    return None
+
+
+def slot_is_claimed(ad: Ad) -> bool:
+    state = ad.get("State")
+    if isinstance(state, str) and not isinstance(state, Expr):
+        if state.lower() in ("claimed", "preempting"):
+            return True
+        if state.lower() in ("unclaimed", "owner", "matched", "drained", "backfill"):
+            return False
+    return slot_remote_submitter(ad) is not None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Resources one match took from a slot."""
+
+    slot: int
+    cpus: float
+    memory: float
+    disk: float
+    gpus: float
+    submitter: str
+    group: str | None
+    whole_slot: bool  # a static slot (or a preempted claimed slot): the slot itself is claimed
+
+
+class SlotPool:
+    """Columnar slot state, persistent across cycles. Slot ids are stable indices (removal marks dead)."""
+
+    def __init__(self, slots: Iterable[Ad] = ()) -> None:
+        self.ads: list[Ad] = []
+        self.names: list[str] = []
+        self._cols: dict[str, np.ndarray] = {r: np.zeros(0) for r in RESOURCES}
+        self.partitionable = np.zeros(0, dtype=bool)
+        self.claimed = np.zeros(0, dtype=bool)
+        self.alive = np.zeros(0, dtype=bool)
+        self.version = np.zeros(0, dtype=np.int64)
+        self.remote: list[str | None] = []
+        self.structure_version = 0  # bumped on add/remove: column tables must be rebuilt
+        self.resource_version = 0  # bumped when resource columns change: columns must be refreshed
+        self.claims: dict[int, Claim] = {}
+        self._next_claim = 1
+        self.add(slots)
+
+    # ---- structure -------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.ads)
+
+    def add(self, slots: Iterable[Ad]) -> list[int]:
+        """Add slot ads (copied: the pool updates resources in its own copies). Returns their ids."""
+        new = [ad.copy() for ad in slots]
+        if not new:
+            return []
+        start = len(self.ads)
+        self.ads.extend(new)
+        for ad in new:
+            name = ad.get("Name")
+            self.names.append(name if isinstance(name, str) else f"slot#{len(self.names)}")
+            self.remote.append(slot_remote_submitter(ad) if slot_is_claimed(ad) else None)
+        cols = {r: np.array([_num(ad, r, 1.0 if r == "cpus" else 0.0) for ad in new]) for r in RESOURCES}
+        for r in RESOURCES:
+            self._cols[r] = np.concatenate([self._cols[r], cols[r]])
+        self.partitionable = np.concatenate([self.partitionable, [slot_is_partitionable(a) for a in new]])
+        self.claimed = np.concatenate([self.claimed, [slot_is_claimed(a) for a in new]])
+        self.alive = np.concatenate([self.alive, np.ones(len(new), dtype=bool)])
+        self.version = np.concatenate([self.version, np.zeros(len(new), dtype=np.int64)])
+        self.structure_version += 1
+        return list(range(start, len(self.ads)))
+
+    def remove(self, ids: Iterable[int]) -> list[Claim]:
+        """Mark slots dead (a machine left). Returns the claims that were running on them (now gone)."""
+        ids = set(ids)
+        lost = [c for cid, c in list(self.claims.items()) if c.slot in ids]
+        for cid in [cid for cid, c in self.claims.items() if c.slot in ids]:
+            del self.claims[cid]
+        for i in ids:
+            self.alive[i] = False
+        self.structure_version += 1
+        return lost
+
+    # ---- resources -------------------------------------------------------------------------
+    def column(self, resource: str) -> np.ndarray:
+        return self._cols[resource]
+
+    def weight(self) -> np.ndarray:
+        """SLOT_WEIGHT (= Cpus) of every slot."""
+        return self._cols["cpus"]
+
+    def available(self) -> np.ndarray:
+        return self.alive & ~self.claimed
+
+    def total_weight(self) -> float:
+        """The pool size the pie is cut from: every live slot's weight, claimed or not, plus the weight
+        claimed out of p-slots (their dynamic slots)."""
+        carved = sum(c.cpus for c in self.claims.values() if not c.whole_slot)
+        return float(self._cols["cpus"][self.alive].sum()) + carved
+
+    def _set_resources(self, i: int, cpus: float, memory: float, disk: float, gpus: float) -> None:
+        ad = self.ads[i]
+        for r, v in zip(RESOURCES, (cpus, memory, disk, gpus), strict=True):
+            self._cols[r][i] = v
+            key = {"cpus": "Cpus", "memory": "Memory", "disk": "Disk", "gpus": "GPUs"}[r]
+            if r != "gpus" or "GPUs" in ad or v:
+                ad[key] = int(v) if float(v).is_integer() else v
+        self.version[i] += 1
+        self.resource_version += 1
+
+    def claim(
+        self, i: int, cpus: float, memory: float, disk: float, gpus: float, submitter: str, group: str | None
+    ) -> int:
+        """Carve a dynamic slot out of p-slot ``i`` (or take static slot ``i`` whole). Returns a claim id."""
+        if self.partitionable[i]:
+            c = self._cols
+            self._set_resources(
+                i, c["cpus"][i] - cpus, c["memory"][i] - memory, c["disk"][i] - disk, c["gpus"][i] - gpus
+            )
+            claim = Claim(i, cpus, memory, disk, gpus, submitter, group, whole_slot=False)
+        else:
+            c = self._cols
+            claim = Claim(i, c["cpus"][i], c["memory"][i], c["disk"][i], c["gpus"][i], submitter, group, True)
+            self.claimed[i] = True
+            self.remote[i] = submitter
+            self.version[i] += 1
+            self.resource_version += 1
+        cid = self._next_claim
+        self._next_claim += 1
+        self.claims[cid] = claim
+        return cid
+
+    def release(self, claim_id: int) -> None:
+        """A job finished: its dynamic slot's resources go back to the p-slot, or the static slot is free."""
+        claim = self.claims.pop(claim_id)
+        i = claim.slot
+        if not self.alive[i]:
+            return
+        if claim.whole_slot:
+            self.claimed[i] = False
+            self.remote[i] = None
+            self.version[i] += 1
+            self.resource_version += 1
+        else:
+            c = self._cols
+            self._set_resources(
+                i,
+                c["cpus"][i] + claim.cpus,
+                c["memory"][i] + claim.memory,
+                c["disk"][i] + claim.disk,
+                c["gpus"][i] + claim.gpus,
+            )
+
+    def usage_by_submitter(self) -> dict[str, float]:
+        """Weighted resources in use per submitter: claims made here plus slots claimed in the input ads."""
+        out: dict[str, float] = {}
+        claimed_by_claims = {c.slot for c in self.claims.values() if c.whole_slot}
+        for i in np.flatnonzero(self.alive & self.claimed):
+            if int(i) in claimed_by_claims:
+                continue
+            who = self.remote[int(i)]
+            if who:
+                out[who] = out.get(who, 0.0) + float(self._cols["cpus"][i])
+        for c in self.claims.values():
+            out[c.submitter] = out.get(c.submitter, 0.0) + c.cpus
+        return out
+
+    def slot_ids(self, rows: Sequence[int] | np.ndarray) -> list[str]:
+        return [self.names[int(i)] for i in rows]
