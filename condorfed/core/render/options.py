@@ -31,8 +31,10 @@ POOL_KEY_ID = "POOL"
 POOL_KEY_SECRET = "condorfed-pool-signing-key"
 NEGOTIATOR_CONFIGMAP = "condorfed-cm-config"
 SCHEDD_CONFIGMAP = "condorfed-schedd-config"
-CM_TOKEN_SECRET = "condorfed-cm-tokens"
 COLLECTOR_SERVICE = "condor-collector"
+CM_NAME = "condorfed-cm"
+SCHEDD_NAME = "condorfed-schedd"
+STARTD_SCRIPTS_CONFIGMAP = "condorfed-startd-scripts"
 STARTD_NAME = "condorfed-startd"
 STARTD_CONFIGMAP = "condorfed-startd-config"
 STARTD_TOKEN_SECRET = "condorfed-startd-token"
@@ -137,11 +139,9 @@ class RenderedSecrets:
 
     pool_signing_key: bytes | None = field(default=None, repr=False)
     member_token: str | None = field(default=None, repr=False)
-    cm_token: str | None = field(default=None, repr=False)
-    """Optional IDTOKEN for the schedd/central manager (``condor@<trust domain>``)."""
 
     def __repr__(self) -> str:  # never show key or token bytes, even in tracebacks
-        present = [n for n in ("pool_signing_key", "member_token", "cm_token") if getattr(self, n)]
+        present = [n for n in ("pool_signing_key", "member_token") if getattr(self, n)]
         return f"RenderedSecrets(present={present})"
 
 
@@ -251,6 +251,10 @@ class JoinOptions:
     ccb: bool = True
     safe_to_evict_annotation: bool = True
     """Annotate startd pods cluster-autoscaler.kubernetes.io/safe-to-evict: "false" (see docs)."""
+    autoscaler_guard: bool | None = None
+    """Mark the node scale-down-disabled while jobs run (needs nodes get/patch); None = on for --cloud."""
+    reserved_memory_mb: int = 256
+    """MB of the pod's memory kept for the condor daemons themselves (RESERVED_MEMORY)."""
 
     def __post_init__(self) -> None:
         validate_dns1123_label(self.cluster, "cluster name")
@@ -282,6 +286,8 @@ class JoinOptions:
             raise ConfigError(f"max_job_retirement_time: {self.max_job_retirement_time} must be >= 0")
         if self.drain_margin < 0:
             raise ConfigError(f"drain_margin: {self.drain_margin} must be >= 0")
+        if self.reserved_memory_mb < 0:
+            raise ConfigError(f"reserved_memory_mb: {self.reserved_memory_mb} must be >= 0")
         if self.startd_noclaim_shutdown <= 0:
             raise ConfigError(f"startd_noclaim_shutdown: {self.startd_noclaim_shutdown} must be > 0")
         for q, what in (
@@ -299,6 +305,10 @@ class JoinOptions:
     @property
     def collector_host_port(self) -> tuple[str, int]:
         return parse_host_port(self.collector, "--collector")
+
+    @property
+    def guard_enabled(self) -> bool:
+        return self.cloud if self.autoscaler_guard is None else self.autoscaler_guard
 
     @property
     def termination_grace_period(self) -> int:

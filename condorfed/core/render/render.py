@@ -1,38 +1,312 @@
-"""Entry points: options in, list of Kubernetes object dicts out (no I/O, no clock)."""
+"""Entry points: options in, list of Kubernetes object dicts out.
+
+Pure: no cluster, no clock, no randomness. The only reads are of the package's own templates,
+which are part of the code. Secrets are rendered only when their material is passed in; without
+it, the objects refer to them by name and ``*_secret_refs`` lists what must exist.
+"""
 
 from __future__ import annotations
 
-from condorfed.core.render.options import (
-    CM_TOKEN_SECRET,
-    POOL_KEY_ID,
-    POOL_KEY_SECRET,
-    STARTD_TOKEN_KEY,
-    STARTD_TOKEN_SECRET,
-    InitOptions,
-    JoinOptions,
-    RenderedSecrets,
-    SecretRef,
-)
+import base64
+import hashlib
+import re
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jinja2
+import yaml
+
+from condorfed.core.render import options as o
+from condorfed.core.render.options import InitOptions, JoinOptions, RenderedSecrets, SecretRef
+
+STARTD_CONFIG_FILE = "50-condorfed-startd.conf"
+CM_CONFIG_FILES = ("50-condorfed-cm.conf", "60-condorfed-members.conf", "70-condorfed-negotiator.conf")
+SCHEDD_CONFIG_FILE = "50-condorfed-schedd.conf"
+SPOOL_DIR = "/var/lib/condor/spool"
+# ConfigMap key -> file under condorfed/templates/member/scripts (byte-identical copies of scripts/).
+STARTD_SCRIPTS = {
+    "entrypoint.sh": "startd-entrypoint.sh",
+    "probe.sh": "startd-probe.sh",
+    "drain.sh": "startd-drain.sh",
+    "node-guard.sh": "node-guard.sh",
+}
+SAFE_TO_EVICT = "cluster-autoscaler.kubernetes.io/safe-to-evict"
+CONFIG_HASH = "condorfed.io/config-hash"
+GUARD_ROLE = "condorfed-startd-node-guard"
+_PSA = "pod-security.kubernetes.io/"
+_DAEMON_READY = "[ \"$(condor_who -wait:5 '{e}' -af '{e}' | tr -d '[:space:]')\" = true ]"
+
+
+@cache
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("condorfed", "templates"),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def render_text(template: str, **context: Any) -> str:
+    """Render one template (path under condorfed/templates) to text."""
+    return _env().get_template(template).render(**context)
+
+
+def _objects(template: str, **context: Any) -> list[dict]:
+    return [doc for doc in yaml.safe_load_all(render_text(template, **context)) if doc]
+
+
+@cache
+def startd_scripts() -> dict[str, str]:
+    """The startd's scripts, as shipped in the package (ConfigMap key -> text)."""
+    base = resources.files("condorfed").joinpath("templates", "member", "scripts")
+    return {key: base.joinpath(name).read_text(encoding="utf-8") for key, name in STARTD_SCRIPTS.items()}
+
+
+def config_hash(*texts: str) -> str:
+    """First 16 hex digits of SHA-256 over the texts: a pod-template annotation that rolls pods on change."""
+    return hashlib.sha256("".join(texts).encode("utf-8")).hexdigest()[:16]
+
+
+def _b64(data: bytes | str) -> str:
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _common_labels(component: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    labels = {
+        "app.kubernetes.io/name": component,
+        "app.kubernetes.io/part-of": "condorfed",
+        "app.kubernetes.io/managed-by": "condorfed",
+    }
+    labels.update(extra or {})
+    return labels
+
+
+def _resources(cpu_req: str, mem_req: str, cpu_lim: str | None, mem_lim: str | None) -> dict:
+    res: dict[str, dict[str, str]] = {"requests": {"cpu": cpu_req, "memory": mem_req}}
+    limits = {k: v for k, v in (("cpu", cpu_lim), ("memory", mem_lim)) if v is not None}
+    if limits:
+        res["limits"] = limits
+    return res
+
+
+# ---------------------------------------------------------------- member cluster (join)
+
+
+def label_attribute(key: str) -> str:
+    """The startd attribute advertising a cluster label: ``FedLabel_<key with non-word chars as _>``."""
+    return "FedLabel_" + re.sub(r"[^A-Za-z0-9_]", "_", key)
+
+
+def startd_config(opts: JoinOptions) -> str:
+    """The startd's config.d file text."""
+    host, port = opts.collector_host_port
+    label_attrs = [(label_attribute(k), v) for k, v in opts.labels.items()]
+    attrs = ["FedCluster", "FedProvider", "IsCloud", "CostPerCoreHour", "FedWeight", "FedLabels"]
+    attrs += [a for a, _ in label_attrs]
+    return render_text(
+        "condor/startd.conf.j2",
+        cluster=opts.cluster,
+        collector_host=host,
+        collector_port=port,
+        trust_domain=opts.trust_domain,
+        ccb=opts.ccb,
+        reserved_memory_mb=opts.reserved_memory_mb,
+        max_job_retirement_time=opts.max_job_retirement_time,
+        cloud=opts.cloud,
+        startd_noclaim_shutdown=opts.startd_noclaim_shutdown,
+        provider=opts.provider,
+        cost_per_core_hour=repr(float(opts.cost_per_core_hour)),
+        weight=repr(float(opts.weight)),
+        fed_labels=",".join(f"{k}={v}" for k, v in opts.labels.items()),
+        label_attrs=label_attrs,
+        startd_attrs=attrs,
+    )
+
+
+def join_context(opts: JoinOptions) -> dict[str, Any]:
+    """Template values for the member objects (also what the Helm chart's values map to)."""
+    config = startd_config(opts)
+    scripts = startd_scripts()
+    selector = {"app.kubernetes.io/name": o.STARTD_NAME, "condorfed.io/cluster": opts.cluster}
+    annotations = {CONFIG_HASH: config_hash(config, *(scripts[k] for k in sorted(scripts)))}
+    if opts.safe_to_evict_annotation:
+        annotations[SAFE_TO_EVICT] = "false"
+    margin = opts.drain_margin
+    return {
+        "namespace": opts.namespace,
+        "name": o.STARTD_NAME,
+        "identity": opts.identity,
+        "labels": _common_labels(o.STARTD_NAME, {"condorfed.io/cluster": opts.cluster, **opts.labels}),
+        "namespace_labels": _common_labels(
+            o.STARTD_NAME,
+            {
+                "condorfed.io/cluster": opts.cluster,
+                _PSA + "enforce": "privileged",
+                _PSA + "enforce-version": "latest",
+                _PSA + "audit": "privileged",
+                _PSA + "warn": "privileged",
+            },
+        ),
+        "selector": selector,
+        "pod_annotations": annotations,
+        "guard": opts.guard_enabled,
+        "guard_role": GUARD_ROLE,
+        "grace": opts.termination_grace_period,
+        "drain_timeout": opts.max_job_retirement_time + margin // 2,
+        "shutdown_timeout": max(margin // 4, 5),
+        "stop_timeout": max(margin // 4, 5),
+        "node_selector": dict(opts.node_selector),
+        "image": opts.images.execute,
+        "pull_policy": opts.images.pull_policy,
+        "resources": _resources(opts.cpu_request, opts.memory_request, opts.cpu_limit, opts.memory_limit),
+        "config_map": o.STARTD_CONFIGMAP,
+        "config_files": {STARTD_CONFIG_FILE: config},
+        "config_file_names": [STARTD_CONFIG_FILE],
+        "scripts_map": o.STARTD_SCRIPTS_CONFIGMAP,
+        "scripts": scripts,
+        "token_secret": o.STARTD_TOKEN_SECRET,
+        "token_key": o.STARTD_TOKEN_KEY,
+    }
+
+
+def join_secret_refs(opts: JoinOptions) -> list[SecretRef]:
+    """Secrets the member objects mount; rendered only when material is passed in."""
+    purpose = f"IDTOKEN of {opts.identity} (READ, ADVERTISE_MASTER, ADVERTISE_STARTD)"
+    return [SecretRef(opts.namespace, o.STARTD_TOKEN_SECRET, (o.STARTD_TOKEN_KEY,), purpose)]
+
+
+def render_join(opts: JoinOptions, secrets: RenderedSecrets | None = None) -> list[dict]:
+    """Member-cluster objects for `condorfed join`, in apply order.
+
+    Namespace, ServiceAccount, (guard ClusterRole/Binding), (token Secret), ConfigMaps, DaemonSet.
+    The token Secret is included only when ``secrets.member_token`` is given.
+    """
+    ctx = join_context(opts)
+    objs = _objects("member/namespace.yaml.j2", **ctx)
+    objs += _objects("member/serviceaccount.yaml.j2", **ctx)
+    if ctx["guard"]:
+        objs += _objects("member/rbac.yaml.j2", **ctx)
+    if secrets is not None and secrets.member_token:
+        objs += _objects("member/token-secret.yaml.j2", token_b64=_b64(secrets.member_token.strip()), **ctx)
+    objs += _objects("member/configmap.yaml.j2", **ctx)
+    objs += _objects("member/daemonset.yaml.j2", **ctx)
+    return objs
+
+
+# ---------------------------------------------------------------- host cluster (init)
+
+
+def revocation_expr(identities: tuple[str, ...], token_ids: tuple[str, ...]) -> str:
+    """SEC_TOKEN_REVOCATION_EXPR rejecting tokens by subject and by id ("" when nothing is revoked)."""
+    terms = [f'sub =?= "{s}"' for s in identities] + [f'jti =?= "{j}"' for j in token_ids]
+    return " || ".join(terms)
+
+
+def cm_config_files(opts: InitOptions) -> dict[str, str]:
+    """The central manager's config.d files (name -> text)."""
+    collector_service = f"{o.COLLECTOR_SERVICE}.{opts.namespace}.svc"
+    forwarding_host = None
+    if opts.collector_address:
+        forwarding_host = o.parse_host_port(opts.collector_address, "--collector-address")[0]
+    cm = render_text(
+        "condor/cm.conf.j2",
+        collector_service=collector_service,
+        trust_domain=opts.trust_domain,
+        forwarding_host=forwarding_host,
+    )
+    members = render_text(
+        "condor/members.conf.j2",
+        trust_domain=opts.trust_domain,
+        identities=list(opts.member_identities),
+        revocation_expr=revocation_expr(opts.revoked_identities, opts.revoked_token_ids),
+    )
+    negotiator = "# Federation policy for the negotiator (condorfed policy apply).\n" + opts.negotiator_config
+    if not negotiator.endswith("\n"):
+        negotiator += "\n"
+    return dict(zip(CM_CONFIG_FILES, (cm, members, negotiator), strict=True))
+
+
+def schedd_config_files(opts: InitOptions) -> dict[str, str]:
+    text = render_text(
+        "condor/schedd.conf.j2",
+        collector_service=f"{o.COLLECTOR_SERVICE}.{opts.namespace}.svc",
+        trust_domain=opts.trust_domain,
+        spool_dir=SPOOL_DIR,
+    )
+    return {SCHEDD_CONFIG_FILE: text}
+
+
+def init_context(opts: InitOptions) -> dict[str, Any]:
+    cm_files = cm_config_files(opts)
+    schedd_files = schedd_config_files(opts)
+    return {
+        "namespace": opts.namespace,
+        "labels": _common_labels("condorfed"),
+        "cm_name": o.CM_NAME,
+        "schedd_name": o.SCHEDD_NAME,
+        "cm_selector": {"app.kubernetes.io/name": o.CM_NAME},
+        "schedd_selector": {"app.kubernetes.io/name": o.SCHEDD_NAME},
+        "cm_annotations": {CONFIG_HASH: config_hash(*(cm_files[k] for k in sorted(cm_files)))},
+        "schedd_annotations": {CONFIG_HASH: config_hash(*schedd_files.values())},
+        "cm_config_map": o.NEGOTIATOR_CONFIGMAP,
+        "schedd_config_map": o.SCHEDD_CONFIGMAP,
+        "cm_files": cm_files,
+        "schedd_files": schedd_files,
+        "cm_file_names": sorted(cm_files),
+        "schedd_file_names": sorted(schedd_files),
+        "collector_service": o.COLLECTOR_SERVICE,
+        "collector_port": o.COLLECTOR_PORT,
+        "service_type": opts.collector_service_type,
+        "node_port": opts.collector_node_port if opts.collector_service_type != "ClusterIP" else None,
+        "pool_key_secret": o.POOL_KEY_SECRET,
+        "pool_key_id": o.POOL_KEY_ID,
+        "cm_image": opts.images.cm,
+        "submit_image": opts.images.submit,
+        "pull_policy": opts.images.pull_policy,
+        "cm_resources": _resources(opts.cm_cpu, opts.cm_memory, None, opts.cm_memory),
+        "schedd_resources": _resources(opts.schedd_cpu, opts.schedd_memory, None, opts.schedd_memory),
+        "cm_liveness": _DAEMON_READY.format(
+            e='IsReady && COLLECTOR_State =?= "Ready" && NEGOTIATOR_State =?= "Ready"'
+        ),
+        "schedd_liveness": _DAEMON_READY.format(e='IsReady && SCHEDD_State =?= "Ready"'),
+        "spool_dir": SPOOL_DIR,
+        "spool_size": opts.schedd_spool_size,
+        "storage_class": opts.storage_class,
+    }
 
 
 def init_secret_refs(opts: InitOptions) -> list[SecretRef]:
     """Secrets the host objects mount; rendered only when material is passed in."""
     return [
-        SecretRef(opts.namespace, POOL_KEY_SECRET, (POOL_KEY_ID,), "pool signing key, passwords.d/POOL"),
-        SecretRef(opts.namespace, CM_TOKEN_SECRET, ("condor@" + opts.trust_domain,), "daemon IDTOKEN"),
+        SecretRef(
+            opts.namespace,
+            o.POOL_KEY_SECRET,
+            (o.POOL_KEY_ID,),
+            "pool signing key, mounted as passwords.d/POOL in the central manager and the schedd",
+        )
     ]
 
 
-def join_secret_refs(opts: JoinOptions) -> list[SecretRef]:
-    purpose = f"IDTOKEN of {opts.identity}"
-    return [SecretRef(opts.namespace, STARTD_TOKEN_SECRET, (STARTD_TOKEN_KEY,), purpose)]
-
-
 def render_init(opts: InitOptions, secrets: RenderedSecrets | None = None) -> list[dict]:
-    """Host-cluster objects for `condorfed init` (stub: filled in by the next commit)."""
-    return []
+    """Host-cluster objects for `condorfed init`, in apply order.
 
-
-def render_join(opts: JoinOptions, secrets: RenderedSecrets | None = None) -> list[dict]:
-    """Member-cluster objects for `condorfed join` (stub: filled in by the next commit)."""
-    return []
+    Namespace, ServiceAccounts/Role/RoleBinding, (pool key Secret), ConfigMaps, Services,
+    central manager Deployment, schedd StatefulSet. The federation registry is not rendered
+    here: the federation workflow owns it.
+    """
+    ctx = init_context(opts)
+    objs = _objects("host/namespace.yaml.j2", **ctx)
+    objs += _objects("host/rbac.yaml.j2", **ctx)
+    if secrets is not None and secrets.pool_signing_key:
+        objs += _objects("host/pool-key-secret.yaml.j2", pool_key_b64=_b64(secrets.pool_signing_key), **ctx)
+    objs += _objects("host/configmaps.yaml.j2", **ctx)
+    objs += _objects("host/services.yaml.j2", **ctx)
+    objs += _objects("host/central-manager.yaml.j2", **ctx)
+    objs += _objects("host/schedd.yaml.j2", **ctx)
+    return objs
