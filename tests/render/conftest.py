@@ -1,0 +1,104 @@
+"""Fixtures for render tests: option tables and a subprocess reader of HTCondor config."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from condorfed.core.render import InitOptions, JoinOptions
+
+# Pinned Kubernetes version for schema validation (kubernetes-validate ships it, strict variant too).
+K8S_VERSION = "1.31.0"
+
+JOIN_CASES = {
+    "onprem-defaults": JoinOptions(cluster="cluster-a", collector="cm.example.org"),
+    "cloud-labels-limits": JoinOptions(
+        cluster="gke-burst-1",
+        collector="203.0.113.7:31618",
+        trust_domain="pool.example.org",
+        namespace="condor-burst",
+        cloud=True,
+        provider="gcp",
+        labels={"region": "europe-west4", "topology.kubernetes.io/zone": "europe-west4-a"},
+        weight=2.5,
+        min_cores=0,
+        max_cores=512,
+        cost_per_core_hour=0.031,
+        node_selector={"cloud.google.com/gke-nodepool": "condor"},
+        token_lifetime=86400,
+        max_job_retirement_time=7200,
+        cpu_limit="8",
+        memory_limit="30Gi",
+    ),
+    "onprem-guard-no-ccb": JoinOptions(
+        cluster="hpc",
+        collector="collector.pool.example.org:9620",
+        autoscaler_guard=True,
+        ccb=False,
+        safe_to_evict_annotation=False,
+        max_job_retirement_time=0,
+    ),
+}
+
+INIT_CASES = {
+    "defaults": InitOptions(),
+    "nodeport-members-revoked": InitOptions(
+        namespace="htc",
+        trust_domain="pool.example.org",
+        collector_service_type="NodePort",
+        collector_address="203.0.113.7:31618",
+        collector_node_port=31618,
+        schedd_spool_size="50Gi",
+        storage_class="fast-ssd",
+        joined_members=("cluster-b", "cluster-a"),
+        revoked_identities=("old@pool.example.org",),
+        revoked_token_ids=("d4e2373c181a2ec5b799c2a5702306ac",),
+        negotiator_config="NEGOTIATOR_INTERVAL = 30\nGROUP_NAMES = group_a\n",
+    ),
+    "clusterip": InitOptions(collector_service_type="ClusterIP"),
+}
+
+
+_READER = textwrap.dedent(
+    """
+    import json, sys
+    import htcondor2
+    names = json.loads(sys.argv[1])
+    values = {n: htcondor2.param.get(n) for n in names}
+    print(json.dumps({n: None if v is None else str(v) for n, v in values.items()}))
+    """
+)
+
+
+@pytest.fixture
+def condor_params(tmp_path: Path):
+    """Load config.d files with HTCondor's own parser (in a subprocess, to keep global state out)."""
+
+    def read(files: dict[str, str], names: list[str], env: dict[str, str] | None = None) -> dict:
+        confdir = tmp_path / "config.d"
+        confdir.mkdir(exist_ok=True)
+        for name, text in files.items():
+            (confdir / name).write_text(text)
+        top = tmp_path / "condor_config"
+        top.write_text(f"LOCAL_CONFIG_DIR = {confdir}\nLOCAL_CONFIG_FILE =\n")
+        run_env = {k: v for k, v in os.environ.items() if not k.startswith(("_CONDOR_", "CONDORFED_"))}
+        run_env.update(env or {})
+        run_env["CONDOR_CONFIG"] = str(top)
+        out = subprocess.run(
+            [sys.executable, "-c", _READER, json.dumps(names)],
+            env=run_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    return read
