@@ -1,0 +1,129 @@
+"""Idle and running jobs from the pool's schedds, through htcondor2.
+
+:class:`ScheddJobReader` finds the schedds through the collector (``Collector.locateAll``) and
+queries each with a *projection*: only the attributes that decide where a job can run. The
+first query asks for :data:`JOB_PROJECTION` plus ``AutoClusterAttrs`` (the schedd's own list of
+significant attributes); if the jobs name significant attributes outside the projection, a
+second query fetches those too. Nothing else about the jobs is transferred.
+
+The ``htcondor`` argument is the htcondor2 module (tests pass an in-memory fake of the same
+boundary: ``Collector``, ``Schedd``, ``DaemonType``, ``HTCondorException``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from condorfed.core.classads import Ad, from_classad
+from condorfed.errors import PoolError
+
+IDLE = "JobStatus == 1"
+RUNNING = "JobStatus == 2"
+
+# Attributes that decide where an idle job can run, and who it belongs to.
+JOB_PROJECTION: tuple[str, ...] = (
+    "ClusterId",
+    "ProcId",
+    "JobStatus",
+    "Owner",
+    "User",
+    "AcctGroup",
+    "AcctGroupUser",
+    "AccountingGroup",
+    "NiceUser",
+    "JobUniverse",
+    "JobPrio",
+    "Requirements",
+    "Rank",
+    "RequestCpus",
+    "RequestMemory",
+    "RequestDisk",
+    "RequestGPUs",
+    "ConcurrencyLimits",
+    "DiskUsage",
+    "ImageSize",
+    "MemoryUsage",
+    "ExecutableSize",
+    "QDate",
+    "AutoClusterId",
+    "AutoClusterAttrs",
+)
+
+
+def _htcondor2() -> Any:
+    import htcondor2
+
+    return htcondor2
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+class ScheddJobReader:
+    """A :class:`condorfed.core.burst.ports.JobReader` over every schedd of a pool."""
+
+    def __init__(
+        self,
+        pool: str | None = None,
+        *,
+        schedds: Sequence[str] = (),
+        extra_attrs: Sequence[str] = (),
+        htcondor: Any = None,
+    ) -> None:
+        self.pool = pool
+        self.schedd_names = tuple(schedds)
+        self.projection = tuple(dict.fromkeys((*JOB_PROJECTION, *extra_attrs)))
+        self._htc = htcondor
+
+    @property
+    def htc(self) -> Any:
+        if self._htc is None:
+            self._htc = _htcondor2()
+        return self._htc
+
+    def _where(self) -> str:
+        return f"collector {self.pool or '(COLLECTOR_HOST)'}"
+
+    def _schedds(self) -> list[tuple[str, Any]]:
+        htc = self.htc
+        try:
+            collector = htc.Collector(self.pool)
+            if self.schedd_names:
+                ads = [collector.locate(htc.DaemonType.Schedd, name) for name in self.schedd_names]
+            else:
+                ads = collector.locateAll(htc.DaemonType.Schedd)
+        except (htc.HTCondorException, OSError, RuntimeError, ValueError) as exc:
+            raise PoolError(f"{self._where()}: cannot locate schedds: {_first_line(exc)}") from None
+        return [(str(ad.get("Name", "?")), htc.Schedd(ad)) for ad in ads]
+
+    def _query(self, name: str, schedd: Any, constraint: str, projection: Sequence[str]) -> list[Any]:
+        htc = self.htc
+        try:
+            return list(schedd.query(constraint=constraint, projection=list(projection)))
+        except (htc.HTCondorException, OSError, RuntimeError, ValueError) as exc:
+            raise PoolError(f"schedd {name}: job query failed: {_first_line(exc)}") from None
+
+    def idle_jobs(self) -> list[Ad]:
+        """Every idle job, projected to the attributes that decide where it can run."""
+        out: list[Ad] = []
+        for name, schedd in self._schedds():
+            ads = self._query(name, schedd, IDLE, self.projection)
+            significant: set[str] = set()
+            for ad in ads:
+                attrs = ad.get("AutoClusterAttrs")
+                if isinstance(attrs, str):
+                    significant.update(a.strip() for a in attrs.split(",") if a.strip())
+            have = {a.lower() for a in self.projection}
+            missing = sorted(a for a in significant if a.lower() not in have)
+            if missing:  # the schedd says these matter too: fetch them once more
+                ads = self._query(name, schedd, IDLE, (*self.projection, *missing))
+            out.extend(from_classad(ad) for ad in ads)
+        return out
+
+    def running_jobs(self) -> int:
+        total = 0
+        for name, schedd in self._schedds():
+            total += len(self._query(name, schedd, RUNNING, ("ClusterId", "ProcId")))
+        return total
