@@ -23,7 +23,7 @@ import classad2
 import numpy as np
 
 from condorfed.core.classads.values import ERROR, UNDEFINED, Ad, Expr
-from condorfed.core.negotiation.pool import SlotPool
+from condorfed.core.negotiation.pool import RESOURCES, SlotPool
 from condorfed.core.negotiation.refs import rewrite_unscoped
 
 _RES_ATTR = {"cpus": "Cpus", "memory": "Memory", "disk": "Disk", "gpus": "GPUs"}
@@ -130,36 +130,34 @@ class VectorEvaluator:
         _ = (classads.compile_expr, classads.AdTable)
         self._tables: dict[int, tuple[int, int, Any]] = {}
 
+    def _full_table(self, pool: SlotPool) -> Any:
+        """The table of every slot, kept in step with the pool's resource columns."""
+        cached = self._tables.get(id(pool))
+        if cached is not None and cached[0] == pool.structure_version:
+            _, seen, table = cached
+            changed = [r for r in RESOURCES if pool.res_version[r] != seen[r]]
+            if all(bool(pool.has_attr[r].all()) for r in changed):
+                for r in changed:
+                    table.set_column(_RES_ATTR[r], _typed(pool.column(r)))
+                self._tables[id(pool)] = (pool.structure_version, dict(pool.res_version), table)
+                return table
+        table = self._ca.AdTable.from_ads(pool.ads)
+        self._tables[id(pool)] = (pool.structure_version, dict(pool.res_version), table)
+        return table
+
     def _table(self, rows: SlotRows) -> Any:
         pool = rows.pool
-        AdTable = self._ca.AdTable
-        full = (
-            len(rows.rows) == len(pool)
-            and not rows.overrides
+        table = self._full_table(pool)
+        if (
+            not rows.overrides
+            and len(rows.rows) == len(pool)
             and bool(np.array_equal(rows.rows, np.arange(len(pool))))
-        )
-        cached = self._tables.get(id(pool))
-        if cached is None or cached[0] != pool.structure_version:
-            table = AdTable.from_ads(pool.ads)
-            cached = (pool.structure_version, pool.resource_version, table)
-            self._tables[id(pool)] = cached
-        elif cached[1] != pool.resource_version:
-            table = cached[2]
-            for res, attr in _RES_ATTR.items():
-                if res != "gpus" or _has_column(table, attr):
-                    table.set_column(attr, pool.column(res).copy())
-            cached = (pool.structure_version, pool.resource_version, table)
-            self._tables[id(pool)] = cached
-        table = cached[2]
-        if full:
+        ):
             return table
-        take = getattr(table, "take", None)
-        if take is not None:
-            sub = take(np.asarray(rows.rows, dtype=np.int64))
-            for res, col in rows.overrides.items():
-                sub.set_column(_RES_ATTR[res], np.asarray(col, dtype=np.float64))
-            return sub
-        return AdTable.from_ads([rows.ad(k) for k in range(len(rows))])
+        sub = table.take(np.asarray(rows.rows, dtype=np.int64))
+        for res, col in rows.overrides.items():
+            sub.set_column(_RES_ATTR[res], _typed(np.asarray(col)))
+        return sub
 
     def _column(self, expr: str, my: Ad | SlotRows, target: Ad | SlotRows) -> Any:
         compiled = self._ca.compile_expr(expr)
@@ -183,12 +181,12 @@ class VectorEvaluator:
         return values
 
 
-def _has_column(table: Any, attr: str) -> bool:
-    try:
-        table.column(attr)
-    except Exception:
-        return False
-    return True
+def _typed(values: np.ndarray) -> np.ndarray:
+    """Integers stay ClassAd integers (``Memory / 1024`` divides as integers in HTCondor)."""
+    values = np.asarray(values, dtype=np.float64)
+    if np.all(np.isfinite(values)) and np.all(values == np.round(values)):
+        return values.astype(np.int64)
+    return values
 
 
 def default_evaluator() -> Evaluator:

@@ -43,7 +43,12 @@ def _quantize(values: np.ndarray, q: int) -> np.ndarray:
 
 
 class MatchList:
-    """Candidates for one autocluster (see module docstring)."""
+    """Candidates for one autocluster (see module docstring).
+
+    The candidates found when the list is built sit in an array sorted best first (no per-slot Python
+    work for slots never handed out); p-slots re-entering with reduced resources, and slots whose
+    state changed under us and were re-evaluated, go to a small heap. ``peek`` takes the better head.
+    """
 
     def __init__(
         self,
@@ -65,20 +70,27 @@ class MatchList:
         self.rejected = False
         self.stats = {"slots": 0, "job_req": 0, "slot_req": 0, "both": 0, "fits": 0}
         self._heap: list[tuple] = []
-        self._expansions: dict[int, list] = {}  # slot -> [base_version, taken, states]
+        self._expansions: dict[int, list] = {}  # slot -> [base_version, ours, states]
         self._expand_batch = 8
-        self._order: list[int] = []
-        self._order_pos = 0
+        self._req_fresh: dict[int, tuple[float, float, float, float]] = {}
+        self._state_fresh: dict[int, int] = {}
+        # sorted candidates from the build
+        self._slots = np.zeros(0, dtype=np.int64)
+        self._keys = np.zeros((0, 5))
+        self._versions = np.zeros(0, dtype=np.int64)
+        self._ptr = 0
+        self._scan = 0  # expansion batches walk the sorted array from here
         self._build(preemption_ok)
 
     # ---- evaluation helpers -----------------------------------------------------------------------
     def _requests(self, rows: SlotRows) -> np.ndarray:
         """Quantized (cpus, memory, disk, gpus) the job asks of each row: shape (4, n)."""
         ev, job, cfg = self.ev, self.job, self.cfg
-        cpus = ev.number("MY.RequestCpus", job, rows, 1.0) if "RequestCpus" in job else np.ones(len(rows))
-        mem = ev.number("MY.RequestMemory", job, rows, 0.0) if "RequestMemory" in job else np.zeros(len(rows))
-        disk = ev.number("MY.RequestDisk", job, rows, 0.0) if "RequestDisk" in job else np.zeros(len(rows))
-        gpus = ev.number("MY.RequestGPUs", job, rows, 0.0) if "RequestGPUs" in job else np.zeros(len(rows))
+        n = len(rows)
+        cpus = ev.number("MY.RequestCpus", job, rows, 1.0) if "RequestCpus" in job else np.ones(n)
+        mem = ev.number("MY.RequestMemory", job, rows, 0.0) if "RequestMemory" in job else np.zeros(n)
+        disk = ev.number("MY.RequestDisk", job, rows, 0.0) if "RequestDisk" in job else np.zeros(n)
+        gpus = ev.number("MY.RequestGPUs", job, rows, 0.0) if "RequestGPUs" in job else np.zeros(n)
         return np.vstack(
             [
                 _quantize(cpus, cfg.quantize_cpus),
@@ -88,7 +100,7 @@ class MatchList:
             ]
         )
 
-    def _match_and_keys(self, rows: SlotRows) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _match_and_keys(self, rows: SlotRows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(job Requirements, slot Requirements, keys (n, 3): pre/rank/post) for rows."""
         ev, job, cfg = self.ev, self.job, self.cfg
         n = len(rows)
@@ -97,45 +109,48 @@ class MatchList:
         pre = ev.number(cfg.pre_job_rank, rows, job, -FLT_MAX) if cfg.pre_job_rank else np.zeros(n)
         rank = ev.number("MY.Rank", job, rows, 0.0) if "Rank" in job else np.zeros(n)
         post = ev.number(cfg.post_job_rank, rows, job, -FLT_MAX) if cfg.post_job_rank else np.zeros(n)
-        return job_ok, slot_ok, np.column_stack([pre, rank, post]), np.zeros(n)
+        return job_ok, slot_ok, np.column_stack([pre, rank, post])
 
     # ---- construction -------------------------------------------------------------------------------
     def _build(self, preemption_ok: bool) -> None:
         pool, cfg = self.pool, self.cfg
-        consider = cfg.consider_preemption and preemption_ok
-        live = pool.alive & (pool.partitionable | ~pool.claimed | consider)
-        # A p-slot with nothing left can take nobody.
-        live &= ~(pool.partitionable & (pool.column("cpus") <= 0))
+        part_all = pool.partitionable
+        live = pool.alive & ~(part_all & (pool.column("cpus") <= 0))  # an empty p-slot takes nobody
+        prio_possible = (cfg.preemption_requirements or "").strip().lower() not in ("", "false", "0")
+        if cfg.consider_preemption and preemption_ok:
+            preemptible = pool.rank_preemptible | prio_possible
+            live &= part_all | ~pool.claimed | preemptible
+        else:
+            live &= part_all | ~pool.claimed
         rows_idx = np.flatnonzero(live)
         self.stats["slots"] = len(rows_idx)
         if len(rows_idx) == 0:
             return
         rows = SlotRows(pool, rows_idx)
-        job_ok, slot_ok, keys, _ = self._match_and_keys(rows)
+        job_ok, slot_ok, keys = self._match_and_keys(rows)
         req = self._requests(rows)
-        part = pool.partitionable[rows_idx]
+        part = part_all[rows_idx]
         have = np.vstack([pool.column(r)[rows_idx] for r in RESOURCES])
         fits = np.all(req <= have + 1e-9, axis=0) | ~part
-        self.stats["job_req"] = int(job_ok.sum())
-        self.stats["slot_req"] = int(slot_ok.sum())
-        self.stats["both"] = int((job_ok & slot_ok).sum())
-        ok = job_ok & slot_ok & fits
+        both = job_ok & slot_ok
+        self.stats.update(job_req=int(job_ok.sum()), slot_req=int(slot_ok.sum()), both=int(both.sum()))
+        ok = both & fits
         self.stats["fits"] = int(ok.sum())
-        claimed = pool.claimed[rows_idx] & ~part
         state = np.full(len(rows_idx), NO_PREEMPTION)
         prank = np.zeros(len(rows_idx))
+        claimed = pool.claimed[rows_idx] & ~part
         if claimed.any():
             ok, state, prank = self._preemption(rows_idx, ok, claimed, state, prank)
-        self._req = {int(s): tuple(float(x) for x in req[:, k]) for k, s in enumerate(rows_idx) if ok[k]}
         sel = np.flatnonzero(ok)
-        entries = []
-        for k in sel:
-            s = int(rows_idx[k])
-            entries.append(self._entry(keys[k], int(state[k]), float(prank[k]), s))
-        heapq.heapify(entries)
-        self._heap = entries
-        self._order = [e[-2] for e in sorted(entries)]
-        self._state = {int(rows_idx[k]): int(state[k]) for k in sel}
+        negkeys = np.column_stack([-keys[sel], -state[sel].astype(np.float64), -prank[sel]])
+        slots = rows_idx[sel]
+        order = np.lexsort((slots, *negkeys.T[::-1]))  # best first; ties by slot order (stable)
+        self._slots = slots[order]
+        self._keys = negkeys[order]
+        self._versions = pool.version[self._slots].copy()
+        self._state_arr = state[sel][order]
+        self._req_arr = req[:, sel][:, order]
+        self._row_of = {}  # filled lazily: slot -> index in the sorted arrays
 
     def _preemption(self, rows_idx, ok, claimed, state, prank):
         pool, cfg, ev, job = self.pool, self.cfg, self.ev, self.job
@@ -170,11 +185,25 @@ class MatchList:
             -float(key3[0]),
             -float(key3[1]),
             -float(key3[2]),
-            -state,
+            -float(state),
             -prank,
             slot,
             int(self.pool.version[slot]),
         )
+
+    def _request_of(self, s: int) -> tuple[float, float, float, float]:
+        fresh = self._req_fresh.get(s)
+        if fresh is not None:
+            return fresh
+        k = self._index_of(s)
+        return tuple(float(x) for x in self._req_arr[:, k])  # type: ignore[return-value]
+
+    def _index_of(self, s: int) -> int:
+        k = self._row_of.get(s)
+        if k is None:
+            k = int(np.flatnonzero(self._slots == s)[0])
+            self._row_of[s] = k
+        return k
 
     # ---- p-slot expansion ----------------------------------------------------------------------------
     def _expand(self, first: int) -> None:
@@ -183,17 +212,26 @@ class MatchList:
         slot with ``j`` of this autocluster's requests taken from its resources at version ``v0``."""
         pool = self.pool
         batch = [first]
-        while self._order_pos < len(self._order) and len(batch) < self._expand_batch:
-            s = self._order[self._order_pos]
-            self._order_pos += 1
-            if s != first and pool.partitionable[s] and s not in self._expansions and s in self._req:
+        n = len(self._slots)
+        while self._scan < n and len(batch) < self._expand_batch:
+            k = self._scan
+            self._scan += 1
+            s = int(self._slots[k])
+            if (
+                s != first
+                and pool.partitionable[s]
+                and s not in self._expansions
+                and int(pool.version[s]) == int(self._versions[k])
+            ):
+                self._row_of.setdefault(s, k)
                 batch.append(s)
         self._expand_batch = min(self._expand_batch * 2, 4096)
         rows: list[int] = []
         steps: list[int] = []
         bases: list[list[float]] = []
+        reqs: list[tuple] = []
         for s in batch:
-            req = self._req[s]
+            req = self._request_of(s)
             have = [float(pool.column(r)[s]) for r in RESOURCES]
             v0 = int(pool.version[s])
             if s == first:  # states relative to before the claim just made
@@ -207,17 +245,18 @@ class MatchList:
                 rows.append(s)
                 steps.append(j)
                 bases.append(have)
+                reqs.append(req)
         if not rows:
             return
         rows_arr = np.asarray(rows, dtype=np.int64)
         steps_arr = np.asarray(steps, dtype=np.float64)
         overrides = {}
         for i, r in enumerate(RESOURCES):
-            base = np.array([b[i] for b in bases])
-            per = np.array([self._req[s][i] for s in rows])
-            overrides[r] = base - steps_arr * per
-        view = SlotRows(pool, rows_arr, overrides)
-        job_ok, slot_ok, keys, _ = self._match_and_keys(view)
+            per = np.array([q[i] for q in reqs])
+            if not per.any():
+                continue  # unchanged (and maybe absent from the ad: don't invent the attribute)
+            overrides[r] = np.array([b[i] for b in bases]) - steps_arr * per
+        job_ok, slot_ok, keys = self._match_and_keys(SlotRows(pool, rows_arr, overrides))
         ok = job_ok & slot_ok
         for j, s in enumerate(rows):
             self._expansions[s][2].append((bool(ok[j]), keys[j]))
@@ -232,7 +271,7 @@ class MatchList:
             self._expand(s)
             exp = self._expansions[s]
         exp[1] += 1
-        req = self._req[s]
+        req = self._request_of(s)
         if any(req[i] > float(pool.column(r)[s]) + 1e-9 for i, r in enumerate(RESOURCES)):
             return None
         states = exp[2]
@@ -247,43 +286,86 @@ class MatchList:
         if not pool.alive[s] or (pool.claimed[s] and not pool.partitionable[s]):
             return None
         rows = SlotRows(pool, np.asarray([s]))
-        job_ok, slot_ok, keys, _ = self._match_and_keys(rows)
+        job_ok, slot_ok, keys = self._match_and_keys(rows)
         req = self._requests(rows)[:, 0]
         have = [pool.column(r)[s] for r in RESOURCES]
         fits = (not pool.partitionable[s]) or all(req[i] <= have[i] + 1e-9 for i in range(4))
         if not (job_ok[0] and slot_ok[0] and fits):
             return None
-        self._req[s] = tuple(float(x) for x in req)
-        self._state[s] = NO_PREEMPTION
+        self._req_fresh[s] = tuple(float(x) for x in req)  # type: ignore[assignment]
+        self._state_fresh[s] = NO_PREEMPTION
         return self._entry(keys[0], NO_PREEMPTION, 0.0, s)
 
     # ---- handing out -----------------------------------------------------------------------------------
-    def peek(self) -> Candidate | None:
-        """The best candidate still valid, without taking it."""
+    def _valid_array_head(self) -> bool:
+        """Skip sorted-array entries whose slot changed since the build (re-evaluated into the heap)."""
+        pool = self.pool
+        while self._ptr < len(self._slots):
+            k = self._ptr
+            s = int(self._slots[k])
+            if pool.alive[s] and int(pool.version[s]) == int(self._versions[k]):
+                return True
+            self._ptr += 1
+            self._expansions.pop(s, None)
+            if pool.alive[s]:
+                fresh = self._fresh_entry(s)
+                if fresh is not None:
+                    heapq.heappush(self._heap, fresh)
+        return False
+
+    def _valid_heap_head(self) -> bool:
         pool = self.pool
         while self._heap:
             entry = self._heap[0]
             s, version = entry[-2], entry[-1]
-            if int(pool.version[s]) == version and pool.alive[s]:
-                state = self._state.get(s, NO_PREEMPTION)
-                if pool.partitionable[s]:
-                    req = self._req[s]
-                    return Candidate(s, req[0], req, state, None)
-                if state == NO_PREEMPTION and pool.claimed[s]:
-                    heapq.heappop(self._heap)
-                    continue
-                c = pool.column
-                req = (float(c("cpus")[s]), float(c("memory")[s]), float(c("disk")[s]), float(c("gpus")[s]))
-                return Candidate(s, req[0], req, state, pool.remote[s] if state != NO_PREEMPTION else None)
+            if pool.alive[s] and int(pool.version[s]) == version:
+                return True
             heapq.heappop(self._heap)
             fresh = self._fresh_entry(s) if pool.alive[s] else None
             if fresh is not None:
                 heapq.heappush(self._heap, fresh)
-        return None
+        return False
+
+    def peek(self) -> Candidate | None:
+        """The best candidate still valid, without taking it."""
+        pool = self.pool
+        while True:
+            arr_ok = self._valid_array_head()
+            heap_ok = self._valid_heap_head()
+            if not arr_ok and not heap_ok:
+                return None
+            from_heap = heap_ok and (
+                not arr_ok
+                or self._heap[0][:6] < (*self._keys[self._ptr].tolist(), int(self._slots[self._ptr]))
+            )
+            if from_heap:
+                s = self._heap[0][-2]
+                state = int(-self._heap[0][3])
+            else:
+                s = int(self._slots[self._ptr])
+                state = int(self._state_arr[self._ptr])
+            self._from_heap = from_heap
+            if pool.partitionable[s]:
+                req = self._request_of(s)
+                return Candidate(s, req[0], req, state, None)
+            if state == NO_PREEMPTION and pool.claimed[s]:
+                self._drop_head()
+                continue
+            c = pool.column
+            req = (float(c("cpus")[s]), float(c("memory")[s]), float(c("disk")[s]), float(c("gpus")[s]))
+            return Candidate(s, req[0], req, state, pool.remote[s] if state != NO_PREEMPTION else None)
+
+    def _drop_head(self) -> None:
+        if self._from_heap:
+            heapq.heappop(self._heap)
+        else:
+            self._ptr += 1
 
     def taken(self, cand: Candidate) -> None:
-        """The caller claimed ``cand``: drop it, or put the p-slot back with its reduced resources."""
-        heapq.heappop(self._heap)
+        """The caller claimed ``cand`` (the last peek): drop it, or put the p-slot back with less left."""
+        if not self._from_heap:
+            self._row_of.setdefault(cand.slot, self._ptr)
+        self._drop_head()
         self.remaining -= 1
         if self.pool.partitionable[cand.slot] and self.remaining > 0:
             nxt = self._next_state(cand.slot)

@@ -18,6 +18,7 @@ import numpy as np
 from condorfed.core.classads.values import ERROR, UNDEFINED, Ad, Expr
 
 RESOURCES = ("cpus", "memory", "disk", "gpus")
+RESOURCE_ATTRS = {"cpus": "Cpus", "memory": "Memory", "disk": "Disk", "gpus": "GPUs"}
 
 
 def _num(ad: Ad, name: str, default: float = 0.0) -> float:
@@ -56,6 +57,15 @@ def slot_is_claimed(ad: Ad) -> bool:
     return slot_remote_submitter(ad) is not None
 
 
+def _may_rank_preempt(ad: Ad) -> bool:
+    """Machine-RANK preemption needs a RANK that can exceed CurrentRank: an expression, or a
+    constant above it. HTCondor's default RANK (0) never preempts."""
+    rank = ad.get("Rank")
+    if isinstance(rank, Expr):
+        return True
+    return _num(ad, "Rank", 0.0) > _num(ad, "CurrentRank", 0.0)
+
+
 @dataclass(frozen=True)
 class Claim:
     """Resources one match took from a slot."""
@@ -78,12 +88,15 @@ class SlotPool:
         self.names: list[str] = []
         self._cols: dict[str, np.ndarray] = {r: np.zeros(0) for r in RESOURCES}
         self.partitionable = np.zeros(0, dtype=bool)
+        self.rank_preemptible = np.zeros(0, dtype=bool)  # could its RANK ever prefer a new job?
         self.claimed = np.zeros(0, dtype=bool)
         self.alive = np.zeros(0, dtype=bool)
         self.version = np.zeros(0, dtype=np.int64)
         self.remote: list[str | None] = []
         self.structure_version = 0  # bumped on add/remove: column tables must be rebuilt
         self.resource_version = 0  # bumped when resource columns change: columns must be refreshed
+        self.res_version = dict.fromkeys(RESOURCES, 0)  # per resource column
+        self.has_attr = {r: np.zeros(0, dtype=bool) for r in RESOURCES}  # does the ad carry it at all?
         self.claims: dict[int, Claim] = {}
         self._next_claim = 1
         self.add(slots)
@@ -105,8 +118,11 @@ class SlotPool:
             self.remote.append(slot_remote_submitter(ad) if slot_is_claimed(ad) else None)
         cols = {r: np.array([_num(ad, r, 1.0 if r == "cpus" else 0.0) for ad in new]) for r in RESOURCES}
         for r in RESOURCES:
+            self.has_attr[r] = np.concatenate([self.has_attr[r], [r in ad for ad in new]])
+        for r in RESOURCES:
             self._cols[r] = np.concatenate([self._cols[r], cols[r]])
         self.partitionable = np.concatenate([self.partitionable, [slot_is_partitionable(a) for a in new]])
+        self.rank_preemptible = np.concatenate([self.rank_preemptible, [_may_rank_preempt(a) for a in new]])
         self.claimed = np.concatenate([self.claimed, [slot_is_claimed(a) for a in new]])
         self.alive = np.concatenate([self.alive, np.ones(len(new), dtype=bool)])
         self.version = np.concatenate([self.version, np.zeros(len(new), dtype=np.int64)])
@@ -144,10 +160,13 @@ class SlotPool:
     def _set_resources(self, i: int, cpus: float, memory: float, disk: float, gpus: float) -> None:
         ad = self.ads[i]
         for r, v in zip(RESOURCES, (cpus, memory, disk, gpus), strict=True):
+            if self._cols[r][i] == v:
+                continue
             self._cols[r][i] = v
-            key = {"cpus": "Cpus", "memory": "Memory", "disk": "Disk", "gpus": "GPUs"}[r]
-            if r != "gpus" or "GPUs" in ad or v:
-                ad[key] = int(v) if float(v).is_integer() else v
+            self.res_version[r] += 1
+            key = RESOURCE_ATTRS[r]
+            ad[key] = int(v) if float(v).is_integer() else v
+            self.has_attr[r][i] = True
         self.version[i] += 1
         self.resource_version += 1
 
