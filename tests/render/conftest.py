@@ -102,3 +102,60 @@ def condor_params(tmp_path: Path):
         return json.loads(out.stdout.strip().splitlines()[-1])
 
     return read
+
+
+HELM_VENV = Path.home() / ".cache" / "condorfed-helm-venv"
+_PY312_CANDIDATES = ("/root/.pyenv/versions/3.12.1/bin/python", "python3.12", "python3.13")
+
+
+def _find_python312() -> str | None:
+    import shutil
+
+    for candidate in _PY312_CANDIDATES:
+        path = candidate if os.path.isabs(candidate) else shutil.which(candidate)
+        if path and os.path.exists(path):
+            return path
+    return None
+
+
+@pytest.fixture(scope="session")
+def helm_python() -> str:
+    """Python of a cached venv (Python >= 3.12) with helm-sdkpy: Helm's real engine as a library."""
+    python = HELM_VENV / "bin" / "python"
+    probe = [str(python), "-c", "import helm_sdkpy, yaml"]
+    if python.exists() and subprocess.run(probe, capture_output=True, check=False).returncode == 0:
+        return str(python)
+    base = _find_python312()
+    if base is None:
+        pytest.skip("helm-sdkpy needs Python >= 3.12 and none was found (tried pyenv 3.12.1, python3.12)")
+    try:
+        subprocess.run([base, "-m", "venv", str(HELM_VENV)], check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "helm-sdkpy", "pyyaml"],
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        pytest.skip(f"could not install helm-sdkpy into {HELM_VENV}: {exc}")
+    return str(python)
+
+
+@pytest.fixture(scope="session")
+def helm_template(helm_python: str):
+    """Render charts/<chart> with values through Helm (install against a local API stand-in)."""
+    script = Path(__file__).with_name("helm_render.py")
+
+    def render(chart: Path, namespace: str, values: dict) -> list[dict]:
+        out = subprocess.run(
+            [helm_python, str(script), str(chart), namespace, json.dumps(values)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if out.returncode != 0:
+            raise AssertionError(f"helm render failed: {out.stderr.strip().splitlines()[-3:]}")
+        return json.loads(out.stdout)
+
+    return render
