@@ -296,3 +296,74 @@ def totals(decision: Decision, campaign: Campaign) -> Mapping[str, Any]:
         "budget": campaign.budget,
         "burnRate": round(decision.burn_rate, 3),
     }
+
+
+def finished(decision: Decision) -> bool:
+    """Wound down: nothing held, nothing provisioning."""
+    return decision.phase == "winding-down" and not any(decision.nodes.values())
+
+
+def run_campaign(
+    controller: BurstController,
+    *,
+    interval: float,
+    ticks: int | None = None,
+    on_tick: Callable[[Decision], None] = lambda d: None,
+    clock: Callable[[], float] | None = None,
+    sleep: Callable[[float], None] | None = None,
+    start_time: float | None = None,
+) -> Decision | None:
+    """Tick until the campaign has wound down (or ``ticks`` ticks); ``on_tick`` sees every decision.
+
+    With ``start_time`` the ticks run on a virtual clock from that time, ``interval`` apart.
+    """
+    import time
+
+    clock = clock or time.time
+    sleep = sleep or time.sleep
+    if start_time is not None:  # a what-if run on a virtual clock: tick after tick, no waiting
+        ticked = [start_time - interval]
+
+        def clock() -> float:
+            ticked[0] += interval
+            return ticked[0]
+
+        def sleep(_: float) -> None:
+            return None
+
+    decision = None
+    done = 0
+    while ticks is None or done < ticks:
+        decision = controller.tick(clock())
+        on_tick(decision)
+        done += 1
+        if finished(decision) or (ticks is not None and done >= ticks):
+            break
+        sleep(interval)
+    return decision
+
+
+def controller_interval(federation_path: str) -> float:
+    return float(load_federation(federation_path).controller_interval)
+
+
+def live_title(controller: BurstController, decision: Decision) -> str:
+    t = totals(decision, controller.campaign)
+    budget = f" of {t['budget']:g}" if t["budget"] is not None else ""
+    running = controller.last_state.running_jobs if controller.last_state is not None else 0
+    return (
+        f"campaign {controller.campaign.name}: {t['phase']}, idle jobs {t['idleJobs']}, running {running}, "
+        f"unmet cores {t['unmetCores']}, spend {t['spent']}{budget}, burn {t['burnRate']}/h"
+    )
+
+
+def status_tables(doc: Mapping[str, Any]) -> tuple[str, list[tuple], list[tuple]]:
+    """Title, per-cluster rows (cluster, nodes, provisioning, failures) and recent decisions."""
+    memory = doc.get("memory", {})
+    phase = doc.get("last", {}).get("phase", "never ran")
+    title = f"campaign {doc.get('campaign', '?')}: {phase}, spent {memory.get('spent', 0):.2f}"
+    rows = [
+        (n, c.get("targetNodes"), len(c.get("pending", [])), c.get("failures"))
+        for n, c in memory.get("clusters", {}).items()
+    ]
+    return title, rows, [(r["text"],) for r in doc.get("recent", [])[-10:]]

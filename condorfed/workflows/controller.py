@@ -201,3 +201,50 @@ class ControllerLoop:
             stop.wait(self.interval)
         if self.elector is not None:
             self.elector.release(self.clock())
+
+
+@dataclass(frozen=True)
+class ControllerSettings:
+    """How the in-cluster controller runs (besides :class:`~condorfed.workflows.campaign.Wiring`)."""
+
+    identity: str
+    lease_name: str = "condorfed-controller"
+    lease_seconds: int = 15
+    metrics_address: str = "127.0.0.1"
+    metrics_port: int | None = 9090
+    interval: float | None = None
+    ticks: int | None = None
+
+
+def run_controller(wiring: Any, settings: ControllerSettings, stop: threading.Event | None = None) -> Metrics:
+    """Build the controller, serve metrics, and tick while holding the Lease until ``stop`` (or SIGTERM)."""
+    import signal
+
+    from condorfed.workflows.campaign import _connector, build_controller, controller_interval
+
+    connect = _connector(wiring.kubeconfig)
+    controller = build_controller(wiring, connect=connect)
+    elector = None
+    if wiring.host_context:
+        elector = LeaderElector(
+            connect(wiring.host_context), wiring.namespace, settings.lease_name, settings.identity,
+            settings.lease_seconds,
+        )  # fmt: skip
+    else:
+        log.warning("no --host-context: no leader election; run a single replica")
+    metrics = Metrics()
+    server = None
+    if settings.metrics_port is not None:
+        server = metrics.serve(settings.metrics_port, settings.metrics_address)
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    interval = settings.interval if settings.interval is not None else controller_interval(wiring.federation)
+    # Renew well within the Lease: tick at most every lease_seconds / 3 while following.
+    loop = ControllerLoop(controller, elector, metrics, interval=interval)
+    try:
+        loop.run(stop, settings.ticks)
+    finally:
+        if server is not None:
+            server.shutdown()
+    return metrics
