@@ -74,3 +74,46 @@ def clusters(tmp_path: Path) -> Iterator[Clusters]:
         for emu in (host, a, b):
             emu.stop()
         silent.close()
+
+
+FAST_RETRY_ATTEMPTS = 4
+
+
+@pytest.fixture
+def connector(clusters: Clusters):
+    """Workflow connector for the emulators: short timeouts and quick backoff (delays are recorded)."""
+    from condorfed.adapters.kube import RetryPolicy
+    from condorfed.workflows.federation import Connector
+
+    delays: list[float] = []
+    conn = Connector(
+        kubeconfig=clusters.kubeconfig,
+        timeout=0.5,
+        retry=RetryPolicy(attempts=FAST_RETRY_ATTEMPTS, base=0.01, cap=0.05, deadline=10),
+        probe_timeout=0.3,
+        sleep=delays.append,
+    )
+    object.__setattr__(conn, "delays", delays)  # tests read the backoff delays
+    return conn
+
+
+@pytest.fixture
+def effects():
+    """A fixed clock and deterministic randomness; sleeping advances the monotonic clock."""
+    import itertools
+
+    from condorfed.workflows.federation import Effects
+
+    counter = itertools.count(1)
+    clock = [1000.0]
+
+    def random_bytes(n: int) -> bytes:
+        seed = next(counter)
+        return bytes((seed * 7 + i) % 251 + 1 for i in range(n))
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    return Effects(
+        now=lambda: 1_795_316_662.0, random_bytes=random_bytes, sleep=sleep, monotonic=lambda: clock[0]
+    )

@@ -1,0 +1,306 @@
+"""init / join / unjoin / status with the official client over real HTTP against the API emulator."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from condorfed.adapters.htcondor_collector import StaticStartdReader
+from condorfed.core import idtoken
+from condorfed.core.classads import Ad
+from condorfed.core.render.options import InitOptions
+from condorfed.errors import ClusterError, ConfigError, PoolError
+from condorfed.workflows import federation as fed
+from condorfed.workflows.federation_registry import REGISTRY_CONFIGMAP
+
+NS = "condor"
+
+
+def do_init(clusters, connector, effects, **kw) -> fed.InitResult:
+    opts = InitOptions(collector_address="cm.example.org", trust_domain="cm.example.org", **kw)
+    return fed.init(opts, host_context="host", connector=connector, effects=effects)
+
+
+def req(name="cluster-a", context="member-a", **kw) -> fed.JoinRequest:
+    return fed.JoinRequest(cluster=name, cluster_context=context, host_context="host", **kw)
+
+
+def registry_data(clusters) -> dict[str, str]:
+    return clusters.host.get("v1", "ConfigMap", REGISTRY_CONFIGMAP, NS)["data"]
+
+
+def members_conf(clusters) -> str:
+    cm = clusters.host.get("v1", "ConfigMap", "condorfed-cm-config", NS)
+    return cm["data"]["60-condorfed-members.conf"]
+
+
+def pool_key(clusters) -> bytes:
+    secret = clusters.host.get("v1", "Secret", "condorfed-pool-signing-key", NS)
+    return base64.b64decode(secret["data"]["POOL"])
+
+
+def member_token(emu) -> str:
+    return base64.b64decode(emu.get("v1", "Secret", "condorfed-startd-token", NS)["data"]["token"]).decode()
+
+
+@pytest.fixture
+def joined(clusters, connector, effects):
+    do_init(clusters, connector, effects)
+    fed.join(req(labels={"site": "geneva"}, weight=2.0, max_cores=64), connector=connector, effects=effects)
+    return clusters
+
+
+# ------------------------------------------------------------------------------------------ init
+
+
+def test_init_applies_host_objects_and_registry(clusters, connector, effects):
+    result = do_init(clusters, connector, effects)
+    kinds = {o["kind"] for o in clusters.host.objects()}
+    assert {"Deployment", "StatefulSet", "Service", "Secret", "ConfigMap"} <= kinds
+    assert json.loads(registry_data(clusters)["init.json"])["trust_domain"] == "cm.example.org"
+    assert all(c.action == "create" for c in result.changes)
+    # the generated key is a usable HTCondor signing key, and nothing about it is in the result
+    assert len(idtoken.key_from_file_bytes(pool_key(clusters))) == 64
+    assert base64.b64encode(pool_key(clusters)).decode() not in json.dumps(result.to_json())
+
+
+def test_init_twice_changes_nothing(clusters, connector, effects):
+    do_init(clusters, connector, effects)
+    before, writes = clusters.host.snapshot(), len(clusters.host.writes)
+    result = do_init(clusters, connector, effects)
+    assert clusters.host.snapshot() == before
+    assert len(clusters.host.writes) == writes  # decided from a diff: not even a no-op apply was sent
+    assert {c.action for c in result.changes} == {"unchanged"}
+
+
+# ------------------------------------------------------------------------------------------ join
+
+
+def test_join_applies_member_objects_registry_and_host_authorization(joined):
+    member = joined.member_a
+    ds = member.get("apps/v1", "DaemonSet", "condorfed-startd", NS)
+    assert ds["metadata"]["managedFields"][0]["manager"] == "condorfed"
+    record = json.loads(registry_data(joined)["member.cluster-a.json"])
+    assert record["kube_system_uid"] == member.kube_system_uid()
+    assert record["server"] == member.url
+    assert (record["labels"], record["weight"], record["max_cores"], record["phase"]) == (
+        {"site": "geneva"}, 2.0, 64, "Joined"
+    )  # fmt: skip
+    allow = "ALLOW_ADVERTISE_STARTD = $(ALLOW_ADVERTISE_STARTD) cluster-a@cm.example.org"
+    assert allow in members_conf(joined)
+    claims = idtoken.verify(member_token(member), pool_key(joined))
+    assert claims.subject == "cluster-a@cm.example.org"
+    assert claims.issuer == "cm.example.org"
+    assert claims.authz == ("READ", "ADVERTISE_MASTER", "ADVERTISE_STARTD")
+    assert record["token_id"] == claims.token_id
+
+
+def test_join_twice_changes_nothing(joined, connector, effects):
+    before = (joined.host.snapshot(), joined.member_a.snapshot())
+    result = fed.join(
+        req(labels={"site": "geneva"}, weight=2.0, max_cores=64), connector=connector, effects=effects
+    )
+    assert (joined.host.snapshot(), joined.member_a.snapshot()) == before
+    assert result.token == "reused"
+    assert {c.action for c in result.changes} == {"unchanged"}
+
+
+def test_join_with_new_options_updates_in_place(joined, connector, effects):
+    uid_before = joined.member_a.get("apps/v1", "DaemonSet", "condorfed-startd", NS)["metadata"]["uid"]
+    fed.join(req(labels={"site": "meyrin"}, weight=2.0, max_cores=64), connector=connector, effects=effects)
+    after = joined.member_a.get("apps/v1", "DaemonSet", "condorfed-startd", NS)
+    assert after["metadata"]["uid"] == uid_before
+    assert json.loads(registry_data(joined)["member.cluster-a.json"])["labels"] == {"site": "meyrin"}
+
+
+def test_transient_500s_and_a_timeout_are_retried_with_backoff(clusters, connector, effects):
+    do_init(clusters, connector, effects)
+    clusters.member_a.add_fault("PATCH", "/daemonsets/condorfed-startd$", 500, times=2)
+    clusters.member_a.add_fault("GET", "/namespaces/kube-system$", delay=0.8, times=1)
+    fed.join(req(), connector=connector, effects=effects)
+    assert clusters.member_a.get("apps/v1", "DaemonSet", "condorfed-startd", NS) is not None
+    assert connector.delays[:3] == [0.01, 0.01, 0.02]  # timeout retry, then the 500s back off
+
+
+def test_persistent_500_rolls_back_and_leaves_nothing_half_applied(clusters, connector, effects):
+    do_init(clusters, connector, effects)
+    host_before, member_before = clusters.host.snapshot(), clusters.member_a.snapshot()
+    clusters.member_a.add_fault("PATCH", "/daemonsets/condorfed-startd$", 500, times=None)
+    with pytest.raises(ClusterError) as err:
+        fed.join(req(), connector=connector, effects=effects)
+    msg = str(err.value)
+    assert "\n" not in msg
+    assert "DaemonSet condor/condorfed-startd" in msg and "gave up after 4 attempts" in msg
+    assert "rolled back" in msg
+    assert clusters.member_a.snapshot() == member_before  # namespace, secret, configmaps deleted again
+    assert clusters.host.snapshot().keys() == host_before.keys()
+    assert "member.cluster-a.json" not in registry_data(clusters)
+    assert "cluster-a@" not in members_conf(clusters)
+    clusters.member_a.clear_faults()  # the same join, re-run, now succeeds
+    fed.join(req(), connector=connector, effects=effects)
+    assert "cluster-a@" in members_conf(clusters)
+
+
+def test_registry_conflict_is_reread_and_retried(clusters, connector, effects):
+    do_init(clusters, connector, effects)
+    clusters.host.add_fault("PUT", f"/configmaps/{REGISTRY_CONFIGMAP}$", 409, times=1)
+    fed.join(req(), connector=connector, effects=effects)
+    assert "member.cluster-a.json" in registry_data(clusters)
+
+
+@pytest.mark.parametrize(
+    ("case", "request_", "error", "match"),
+    [
+        ("invalid name", req(name="Cluster_A"), ConfigError, "not a DNS-1123 label"),
+        ("unknown member context", req(context="nope"), ClusterError, "'nope' not found"),
+        ("unreachable member (refused)", req(context="down"), ClusterError, "'down'.*unreachable"),
+        ("unreachable member (hangs)", req(context="silent"), ClusterError, "'silent'.*timed out after 0.5s"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_preflight_failures_write_nothing(clusters, connector, effects, case, request_, error, match):
+    do_init(clusters, connector, effects)
+    before = (clusters.host.snapshot(), clusters.member_a.snapshot())
+    host_writes = len(clusters.host.writes)
+    with pytest.raises(error, match=match) as err:
+        fed.join(request_, connector=connector, effects=effects)
+    assert "\n" not in str(err.value)
+    assert (clusters.host.snapshot(), clusters.member_a.snapshot()) == before
+    assert len(clusters.host.writes) == host_writes
+
+
+def test_join_before_init_is_refused(clusters, connector, effects):
+    with pytest.raises(ClusterError, match=r"no federation in namespace 'condor'.*run condorfed init"):
+        fed.join(req(), connector=connector, effects=effects)
+    assert clusters.member_a.writes == [] and clusters.host.writes == []
+
+
+def test_same_cluster_under_two_names_is_refused(joined, connector, effects):
+    before = (joined.host.snapshot(), joined.member_a.snapshot())
+    with pytest.raises(ClusterError, match=r"already joined as 'cluster-a'.*same kube-system UID"):
+        fed.join(req(name="cluster-a2", context="member-a-alias"), connector=connector, effects=effects)
+    assert (joined.host.snapshot(), joined.member_a.snapshot()) == before
+
+
+def test_a_name_taken_by_another_cluster_is_refused(joined, connector, effects):
+    with pytest.raises(ClusterError, match="'cluster-a' is taken by another cluster"):
+        fed.join(req(name="cluster-a", context="member-b"), connector=connector, effects=effects)
+    assert joined.member_b.writes == []
+
+
+# ------------------------------------------------------------------------------------------ --wait
+
+
+def startd_ads(cluster: str, machines: int = 2, cpus: int = 8, claimed: int = 3) -> list[Ad]:
+    ads = []
+    for i in range(machines):
+        machine = f"{cluster}-node-{i}"
+        common = {"Machine": machine, "FedCluster": cluster}
+        ads.append(Ad(Name=f"slot1@{machine}", SlotType="Partitionable", PartitionableSlot=True,
+                      Cpus=cpus - claimed, TotalSlotCpus=cpus, State="Unclaimed", **common))  # fmt: skip
+        ads.append(Ad(Name=f"slot1_1@{machine}", SlotType="Dynamic", Cpus=claimed, State="Claimed", **common))
+    return ads
+
+
+def test_join_wait_returns_when_startds_report(clusters, connector, effects):
+    do_init(clusters, connector, effects)
+    reader = StaticStartdReader(startd_ads("cluster-a") + startd_ads("cluster-b"))
+    result = fed.join(req(wait=True), connector=connector, effects=effects, reader_factory=lambda a: reader)
+    assert result.startds == 2
+
+
+def test_join_wait_names_likely_causes_when_no_startd_shows_up(clusters, connector, effects):
+    do_init(clusters, connector, effects)
+    reader = StaticStartdReader(startd_ads("cluster-b"))
+    with pytest.raises(PoolError) as err:
+        fed.join(
+            req(wait=True, wait_timeout=30, wait_interval=5),
+            connector=connector,
+            effects=effects,
+            reader_factory=lambda a: reader,
+        )
+    msg = str(err.value)
+    assert 'FedCluster == "cluster-a"' in msg and "within 30s" in msg
+    assert "cm.example.org is unreachable from the member" in msg and "not authorized" in msg
+    assert reader.queries == 7  # t = 0, 5, ..., 30: bounded by the timeout
+    # the join itself stays in place: the operator fixes the network and re-runs with --wait
+    assert "member.cluster-a.json" in registry_data(clusters)
+
+
+# ------------------------------------------------------------------------------------------ unjoin
+
+
+def test_unjoin_removes_member_objects_registry_entry_and_revokes(joined, connector, effects):
+    token_id = idtoken.decode_unverified(member_token(joined.member_a))[1]["jti"]
+    result = fed.unjoin("cluster-a", host_context="host", connector=connector, effects=effects)
+    assert result.member_cleanup == "done"
+    assert result.revoked_token_id == token_id
+    assert joined.member_a.get("v1", "Namespace", NS) is None
+    assert joined.member_a.objects("DaemonSet") == [] and joined.member_a.objects("Secret") == []
+    assert "member.cluster-a.json" not in registry_data(joined)
+    conf = members_conf(joined)
+    assert "cluster-a@" not in conf
+    assert f'SEC_TOKEN_REVOCATION_EXPR = jti =?= "{token_id}"' in conf
+    assert json.loads(registry_data(joined)["revoked.json"])["token_ids"] == [token_id]
+
+
+def test_rejoin_after_unjoin_gets_a_fresh_token(joined, connector, effects):
+    old = idtoken.decode_unverified(member_token(joined.member_a))[1]["jti"]
+    fed.unjoin("cluster-a", host_context="host", connector=connector, effects=effects)
+    result = fed.join(req(), connector=connector, effects=effects)
+    new = idtoken.decode_unverified(member_token(joined.member_a))[1]["jti"]
+    assert result.token == "minted" and new != old
+    assert "cluster-a@cm.example.org" in members_conf(joined) and old in members_conf(joined)
+
+
+def test_unjoin_of_unreachable_member_needs_force(joined, connector, effects):
+    joined.member_a.stop()
+    with pytest.raises(ClusterError, match=r"unreachable.*use --force"):
+        fed.unjoin("cluster-a", host_context="host", connector=connector, effects=effects)
+    assert "member.cluster-a.json" in registry_data(joined)
+    result = fed.unjoin("cluster-a", host_context="host", force=True, connector=connector, effects=effects)
+    assert result.member_cleanup.startswith("skipped:")
+    assert "member.cluster-a.json" not in registry_data(joined)
+    assert result.revoked_token_id in members_conf(joined)
+
+
+def test_unjoin_of_a_non_member_is_refused(joined, connector, effects):
+    with pytest.raises(ClusterError, match=r"'cluster-z' is not a member.*cluster-a"):
+        fed.unjoin("cluster-z", host_context="host", connector=connector, effects=effects)
+
+
+# ------------------------------------------------------------------------------------------ status
+
+
+def test_status_reports_members_cores_and_unreachable_ones(joined, connector, effects):
+    fed.join(req(name="cluster-b", context="member-b", cloud=True), connector=connector, effects=effects)
+    joined.member_b.stop()
+    reader = StaticStartdReader(startd_ads("cluster-a") + startd_ads("cluster-b", machines=1, claimed=0))
+    st = fed.status(host_context="host", connector=connector, reader_factory=lambda a: reader)
+    a, b = st.members
+    assert (a.name, a.reachable, a.desired, a.ready, a.updated) == ("cluster-a", True, 2, 2, 2)
+    assert (a.startds, a.cores_total, a.cores_claimed, a.cores_unclaimed) == (2, 16, 6, 10)
+    assert (a.cloud, a.weight) == (False, 2.0)
+    assert (b.name, b.reachable, b.cloud) == ("cluster-b", False, True)
+    assert "unreachable" in b.error
+    assert (b.startds, b.cores_total) == (1, 8)  # the collector still knows its startds
+    assert st.totals == {
+        "startds": 3,
+        "cores_total": 24,
+        "cores_claimed": 6,
+        "cores_unclaimed": 18,
+        "members": 2,
+        "reachable": 1,
+    }
+    assert st.collector == "cm.example.org"
+
+
+def test_status_survives_an_unreachable_collector(joined, connector):
+    class Down:
+        def startd_ads(self, constraint=None, projection=()):
+            raise PoolError("collector cm.example.org: startd query failed: connection refused")
+
+    st = fed.status(host_context="host", connector=connector, reader_factory=lambda a: Down())
+    assert st.collector_error and st.members[0].reachable and st.members[0].startds == 0
