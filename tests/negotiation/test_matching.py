@@ -172,7 +172,7 @@ def test_no_priority_preemption_with_default_preemption_requirements():
 def test_priority_preemption_when_preemption_requirements_allow(evaluator):
     cfg = NegotiatorConfig(preemption_requirements="RemoteUserPrio > SubmitterUserPrio * 1.2")
     usage = UsageState(0.0, {"bob@cern.ch": SubmitterUsage(priority=1000.0)})
-    pool = claimed(3, RemoteUserPrio=1000000.0)
+    pool = claimed(3)  # the engine publishes RemoteUserPrio (bob's EUP, 1e6) on the claimed slots
     result = negotiate(jobs(2), pool, cfg, usage, 0.0, evaluator=evaluator)
     assert len(result.matches) == 2
     assert {m.preemption for m in result.matches} == {"priority"}

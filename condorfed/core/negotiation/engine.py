@@ -115,6 +115,31 @@ class _Cycle:
         self.spins = 0
         self.pool_weight = pool.total_weight()
         self.slot_side = slot_side if slot_side is not None else slot_side_for(pool, config)
+        if config.consider_preemption and (config.preemption_requirements or "").strip().lower() not in (
+            "",
+            "false",
+            "0",
+        ):
+            self._publish_remote_priorities()
+
+    def _publish_remote_priorities(self) -> None:
+        """What the negotiator adds to claimed slot ads for PREEMPTION_REQUIREMENTS/RANK:
+        the current holder's effective priority and resources in use."""
+        pool = self.pool
+        changed = False
+        for i in np.flatnonzero(pool.alive & pool.claimed):
+            who = pool.remote[int(i)]
+            if not who:
+                continue
+            ad = pool.ads[int(i)]
+            prio = self.eup(who, None)
+            used = self.usage.get(who, 0.0)
+            if ad.get("RemoteUserPrio") != prio or ad.get("RemoteUserResourcesInUse") != used:
+                ad["RemoteUserPrio"] = prio
+                ad["RemoteUserResourcesInUse"] = used
+                changed = True
+        if changed:
+            pool.structure_version += 1  # column tables must see the new attributes
 
     # ---- priorities and usage -----------------------------------------------------------------------
     def factor(self, name: str, group: GroupEntry | None) -> float:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from condorfed.core.classads.values import Ad
+from condorfed.core.classads.values import Ad, Expr
 from condorfed.core.negotiation.config import NegotiatorConfig
 from condorfed.core.negotiation.evaluation import Evaluator, SlotRows
 from condorfed.core.negotiation.pool import RESOURCES, SlotPool
@@ -79,18 +79,28 @@ class MatchList:
         self._keys = np.zeros((0, 5))
         self._versions = np.zeros(0, dtype=np.int64)
         self._ptr = 0
+        self._dead: np.ndarray | None = None  # sorted-array entries already re-evaluated into the heap
+        self._stale_batch = 64
         self._scan = 0  # expansion batches walk the sorted array from here
         self._build(preemption_ok)
 
     # ---- evaluation helpers -----------------------------------------------------------------------
+    def _job_number(self, attr: str, rows: SlotRows, default: float) -> np.ndarray:
+        """A job attribute's value against each row; a literal needs no evaluation."""
+        v = self.job.get(attr)
+        if v is None:
+            return np.full(len(rows), default)
+        if isinstance(v, int | float) and not isinstance(v, Expr):
+            return np.full(len(rows), float(v))
+        return self.ev.number(f"MY.{attr}", self.job, rows, default)
+
     def _requests(self, rows: SlotRows) -> np.ndarray:
         """Quantized (cpus, memory, disk, gpus) the job asks of each row: shape (4, n)."""
-        ev, job, cfg = self.ev, self.job, self.cfg
-        n = len(rows)
-        cpus = ev.number("MY.RequestCpus", job, rows, 1.0) if "RequestCpus" in job else np.ones(n)
-        mem = ev.number("MY.RequestMemory", job, rows, 0.0) if "RequestMemory" in job else np.zeros(n)
-        disk = ev.number("MY.RequestDisk", job, rows, 0.0) if "RequestDisk" in job else np.zeros(n)
-        gpus = ev.number("MY.RequestGPUs", job, rows, 0.0) if "RequestGPUs" in job else np.zeros(n)
+        cfg = self.cfg
+        cpus = self._job_number("RequestCpus", rows, 1.0)
+        mem = self._job_number("RequestMemory", rows, 0.0)
+        disk = self._job_number("RequestDisk", rows, 0.0)
+        gpus = self._job_number("RequestGPUs", rows, 0.0)
         return np.vstack(
             [
                 _quantize(cpus, cfg.quantize_cpus),
@@ -107,7 +117,7 @@ class MatchList:
         job_ok = ev.truth("MY.Requirements", job, rows) if "Requirements" in job else np.zeros(n, bool)
         slot_ok = ev.truth("MY.Requirements", rows, job)
         pre = ev.number(cfg.pre_job_rank, rows, job, -FLT_MAX) if cfg.pre_job_rank else np.zeros(n)
-        rank = ev.number("MY.Rank", job, rows, 0.0) if "Rank" in job else np.zeros(n)
+        rank = self._job_number("Rank", rows, 0.0)
         post = ev.number(cfg.post_job_rank, rows, job, -FLT_MAX) if cfg.post_job_rank else np.zeros(n)
         return job_ok, slot_ok, np.column_stack([pre, rank, post])
 
@@ -282,35 +292,57 @@ class MatchList:
         return self._fresh_entry(s)
 
     def _fresh_entry(self, s: int) -> tuple | None:
+        entries = self._fresh_entries([s])
+        return entries[0] if entries else None
+
+    def _fresh_entries(self, slots: list[int]) -> list[tuple]:
+        """Evaluate slots afresh (their state changed since the list was built), in one batch."""
         pool = self.pool
-        if not pool.alive[s] or (pool.claimed[s] and not pool.partitionable[s]):
-            return None
-        rows = SlotRows(pool, np.asarray([s]))
+        slots = [s for s in slots if pool.alive[s] and (pool.partitionable[s] or not pool.claimed[s])]
+        if not slots:
+            return []
+        idx = np.asarray(slots, dtype=np.int64)
+        rows = SlotRows(pool, idx)
         job_ok, slot_ok, keys = self._match_and_keys(rows)
-        req = self._requests(rows)[:, 0]
-        have = [pool.column(r)[s] for r in RESOURCES]
-        fits = (not pool.partitionable[s]) or all(req[i] <= have[i] + 1e-9 for i in range(4))
-        if not (job_ok[0] and slot_ok[0] and fits):
-            return None
-        self._req_fresh[s] = tuple(float(x) for x in req)  # type: ignore[assignment]
-        self._state_fresh[s] = NO_PREEMPTION
-        return self._entry(keys[0], NO_PREEMPTION, 0.0, s)
+        req = self._requests(rows)
+        have = np.vstack([pool.column(r)[idx] for r in RESOURCES])
+        fits = np.all(req <= have + 1e-9, axis=0) | ~pool.partitionable[idx]
+        out = []
+        for k in np.flatnonzero(job_ok & slot_ok & fits):
+            s = int(idx[k])
+            self._req_fresh[s] = tuple(float(x) for x in req[:, k])  # type: ignore[assignment]
+            self._state_fresh[s] = NO_PREEMPTION
+            out.append(self._entry(keys[k], NO_PREEMPTION, 0.0, s))
+        return out
 
     # ---- handing out -----------------------------------------------------------------------------------
     def _valid_array_head(self) -> bool:
-        """Skip sorted-array entries whose slot changed since the build (re-evaluated into the heap)."""
+        """Skip sorted-array entries whose slot changed since the build; those (and other changed
+        entries just behind them) are re-evaluated in one batch into the heap."""
         pool = self.pool
-        while self._ptr < len(self._slots):
+        n = len(self._slots)
+        while self._ptr < n:
             k = self._ptr
+            if self._dead is not None and self._dead[k]:
+                self._ptr += 1
+                continue
             s = int(self._slots[k])
             if pool.alive[s] and int(pool.version[s]) == int(self._versions[k]):
                 return True
-            self._ptr += 1
-            self._expansions.pop(s, None)
-            if pool.alive[s]:
-                fresh = self._fresh_entry(s)
-                if fresh is not None:
-                    heapq.heappush(self._heap, fresh)
+            window = np.arange(k, min(n, k + self._stale_batch))
+            self._stale_batch = min(self._stale_batch * 2, 1 << 16)
+            ws = self._slots[window]
+            stale = (pool.version[ws] != self._versions[window]) | ~pool.alive[ws]
+            if self._dead is not None:
+                stale &= ~self._dead[window]
+            if self._dead is None:
+                self._dead = np.zeros(n, dtype=bool)
+            ks = window[stale]
+            self._dead[ks] = True
+            for s2 in self._slots[ks].tolist():
+                self._expansions.pop(s2, None)
+            for entry in self._fresh_entries(self._slots[ks].tolist()):
+                heapq.heappush(self._heap, entry)
         return False
 
     def _valid_heap_head(self) -> bool:
@@ -320,10 +352,15 @@ class MatchList:
             s, version = entry[-2], entry[-1]
             if pool.alive[s] and int(pool.version[s]) == version:
                 return True
-            heapq.heappop(self._heap)
-            fresh = self._fresh_entry(s) if pool.alive[s] else None
-            if fresh is not None:
-                heapq.heappush(self._heap, fresh)
+            # Re-evaluate every stale heap entry at once.
+            keep, stale = [], []
+            for e in self._heap:
+                (keep if (pool.alive[e[-2]] and int(pool.version[e[-2]]) == e[-1]) else stale).append(e)
+            heapq.heapify(keep)
+            self._heap = keep
+            have_valid = {e[-2] for e in keep}
+            for e in self._fresh_entries(sorted({e[-2] for e in stale} - have_valid)):
+                heapq.heappush(self._heap, e)
         return False
 
     def peek(self) -> Candidate | None:
