@@ -83,6 +83,7 @@ def init(host_context, kubeconfig, timeout, as_json, **options) -> None:
 @click.option("--max-cores", type=int)
 @click.option("--cost-per-core-hour", type=float, default=0.0, show_default=True)
 @click.option("--node-selector", multiple=True, metavar="K=V", help="Run startds only on these nodes.")
+@click.option("--member-namespace", help="Namespace for the startds in the member (default: --namespace).")
 @click.option("--token-lifetime", type=int, help="Seconds the member IDTOKEN is valid (default: no expiry).")
 @click.option("--wait", is_flag=True, help="Wait for the cluster's startds to reach the host collector.")
 @click.option("--wait-timeout", type=float, default=300.0, show_default=True)

@@ -189,6 +189,8 @@ class JoinRequest:
     cluster_context: str | None
     host_context: str | None = None
     namespace: str = DEFAULT_NAMESPACE
+    """Host namespace (registry, central manager); also the member's unless member_namespace is set."""
+    member_namespace: str | None = None
     cloud: bool = False
     provider: str = "onprem"
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -241,12 +243,18 @@ def join(
     registry = _require_registry(host, req.namespace)
     uid = member.namespace_uid()
     _refuse_duplicates(registry, req.cluster, uid, member)
+    member_ns = req.member_namespace or req.namespace
+    if member_ns == req.namespace and uid == host.namespace_uid():
+        raise ConfigError(
+            f"--member-namespace: context {member.context!r} is the host cluster itself; give its startds "
+            f"a namespace of their own (e.g. --member-namespace {req.namespace}-startd)"
+        )
     init_opts = registry.init_options()
     opts = JoinOptions(
         cluster=req.cluster,
         collector=_member_collector(host, init_opts),
         trust_domain=init_opts.trust_domain,
-        namespace=req.namespace,
+        namespace=member_ns,
         cloud=req.cloud,
         provider=req.provider,
         labels=req.labels,
@@ -266,7 +274,7 @@ def join(
         )
     previous = registry.members.get(req.cluster)
     token = _existing_token(
-        member, req.namespace, STARTD_TOKEN_SECRET, STARTD_TOKEN_KEY, pool_key, opts.identity, effects,
+        member, member_ns, STARTD_TOKEN_SECRET, STARTD_TOKEN_KEY, pool_key, opts.identity, effects,
         lifetime=req.token_lifetime, revoked=registry.revoked_token_ids,
     )  # fmt: skip
     minted = token is None
@@ -279,7 +287,7 @@ def join(
         context=member.context,
         server=member.server,
         kube_system_uid=uid,
-        namespace=req.namespace,
+        namespace=member_ns,
         joined_at=previous.joined_at if previous else effects.now(),
         phase="Joined",
         cloud=req.cloud,
@@ -378,7 +386,8 @@ def unjoin(
                 f"context {entry.context!r} now points at another cluster than {cluster!r} joined with "
                 "(kube-system UID differs); fix the kubeconfig or use --force"
             )
-        shared = member.namespace_uid() == host.namespace_uid()  # the host is also a member
+        # The host may also be a member (in another namespace): never delete the host's namespace.
+        shared = entry.namespace == namespace and member.namespace_uid() == host.namespace_uid()
         changes += _drain_and_delete(member, opts, drain_timeout, effects, keep_namespace=shared)
     except UnreachableError as exc:
         if not force:

@@ -304,3 +304,17 @@ def test_status_survives_an_unreachable_collector(joined, connector):
 
     st = fed.status(host_context="host", connector=connector, reader_factory=lambda a: Down())
     assert st.collector_error and st.members[0].reachable and st.members[0].startds == 0
+
+
+def test_the_host_joins_itself_only_in_a_namespace_of_its_own(clusters, connector, effects):
+    do_init(clusters, connector, effects)
+    before = clusters.host.snapshot()
+    with pytest.raises(ConfigError, match="is the host cluster itself"):
+        fed.join(req(name="central", context="host"), connector=connector, effects=effects)
+    assert clusters.host.snapshot() == before
+    fed.join(req(name="central", context="host", member_namespace="condor-startd"), connector=connector,
+             effects=effects)  # fmt: skip
+    assert clusters.host.get("apps/v1", "DaemonSet", "condorfed-startd", "condor-startd") is not None
+    fed.unjoin("central", host_context="host", connector=connector, effects=effects)
+    assert clusters.host.get("v1", "Namespace", "condor-startd") is None
+    assert clusters.host.get("apps/v1", "Deployment", "condorfed-cm", NS) is not None  # the host is intact

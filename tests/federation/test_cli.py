@@ -1,0 +1,81 @@
+"""The CLI: one JSON object with --json; bad input is one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+
+from condorfed.cli.main import main
+
+HOST = ("--host-context", "host")
+MEMBER_A = ("--cluster-context", "member-a")
+
+
+def closed_collector() -> str:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return f"127.0.0.1:{port}"
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def kc(clusters) -> list[str]:
+    return ["--kubeconfig", clusters.kubeconfig, "--timeout", "1"]
+
+
+def test_init_join_status_unjoin_with_json(clusters, capsys, kc):
+    code, out, _ = run(capsys, "init", *HOST, "--collector-address", "127.0.0.1", "--json", *kc)
+    assert code == 0 and json.loads(out)["namespace"] == "condor"
+    code, out, _ = run(capsys, "join", "cluster-a", *MEMBER_A, "--label", "site=x", "--json", *HOST, *kc)
+    joined = json.loads(out)
+    assert code == 0 and joined["identity"] == "cluster-a@condorfed.local" and joined["token"] == "minted"
+    assert "eyJ" not in out  # no token material in the output
+    code, out, _ = run(capsys, "status", *HOST, "--collector", closed_collector(), "--json", *kc)
+    st = json.loads(out)
+    assert code == 0 and st["members"][0]["name"] == "cluster-a" and st["members"][0]["reachable"]
+    assert st["collector_error"].startswith("collector 127.0.0.1:")
+    code, out, _ = run(capsys, "unjoin", "cluster-a", "--host-context", "host", "--json", *kc)
+    assert code == 0 and json.loads(out)["member_cleanup"] == "done"
+
+
+def test_status_table_shows_an_unreachable_member(clusters, capsys, kc):
+    run(capsys, "init", "--host-context", "host", "--collector-address", "127.0.0.1", *kc)
+    run(capsys, "join", "cluster-a", "--cluster-context", "member-a", "--host-context", "host", *kc)
+    clusters.member_a.stop()
+    code, out, _ = run(capsys, "status", "--host-context", "host", "--collector", closed_collector(), *kc)
+    assert code == 0
+    assert "cluster-a" in out and "no:" in out and "TOTAL" in out
+
+
+@pytest.mark.parametrize(
+    ("case", "args", "needle"),
+    [
+        ("unknown context", ["join", "a", "--cluster-context", "nope", *HOST], "'nope' not found"),
+        ("invalid name", ["join", "A_b", "--cluster-context", "member-a"], "not a DNS-1123 label"),
+        ("join before init", ["join", "a", "--cluster-context", "member-a", "--host-context", "host"],
+         "run condorfed init"),
+        ("unreachable host", ["status", "--host-context", "down"], "unreachable"),
+        ("bad label", ["join", "a", "--cluster-context", "member-a", "--label", "novalue"], "not KEY=VALUE"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)  # fmt: skip
+def test_bad_input_is_one_line_and_exit_2(clusters, capsys, kc, case, args, needle):
+    code, out, err = run(capsys, *args, *kc)
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("condorfed: ") and needle in lines[0]
+    assert "Traceback" not in err
