@@ -49,19 +49,55 @@ def slot_side_references(slot_ads: Iterable[Ad], negotiator_exprs: Iterable[str 
     return frozenset(names)
 
 
-def significant_key(job: Ad, slot_side: frozenset[str], extra: Iterable[str] = ()) -> tuple:
-    """The autocluster key: (name, value) for every significant attribute the job has, sorted."""
-    values = job.lower_items()
-    todo = list(JOB_ALWAYS_SIGNIFICANT | slot_side | {e.lower() for e in extra})
-    names: set[str] = set()
+_CLOSURES: dict[tuple, tuple[str, ...]] = {}
+
+
+def _closure(values, base: frozenset[str]) -> tuple[str, ...]:
+    """Significant names for a job: ``base`` plus what its own expressions refer to (memoized on
+    the expression texts, which are few per pool)."""
+    sig = tuple(sorted((n, str(values[n])) for n in base if isinstance(values.get(n), Expr)))
+    memo_key = (base, sig)
+    names = _CLOSURES.get(memo_key)
+    if names is not None and not any(isinstance(values.get(n), Expr) and n not in base for n in names):
+        return names
+    todo = list(base)
+    seen: set[str] = set()
     while todo:
         name = todo.pop()
-        if name in names:
+        if name in seen:
             continue
-        names.add(name)
+        seen.add(name)
         v = values.get(name)
         if isinstance(v, Expr):
             for scope, ref in references(str(v)):
-                if scope != "target" and ref not in names:
+                if scope != "target" and ref not in seen:
                     todo.append(ref)
-    return tuple(sorted((n, type(values[n]).__name__, repr(values[n])) for n in names if n in values))
+    names = tuple(sorted(seen))
+    if not any(isinstance(values.get(n), Expr) and n not in base for n in names):
+        if len(_CLOSURES) > 4096:
+            _CLOSURES.clear()
+        _CLOSURES[memo_key] = names
+    return names
+
+
+_BASES: dict[tuple, frozenset[str]] = {}
+_MISSING = object()
+
+
+def significant_key(job: Ad, slot_side: frozenset[str], extra: Iterable[str] = ()) -> tuple:
+    """The autocluster key: the names of the significant attributes and their typed values
+    (``1``, ``1.0`` and ``true`` differ in ClassAd arithmetic, so the type is part of the key)."""
+    values = job.lower_items()
+    extra_t = tuple(extra)
+    base = _BASES.get((slot_side, extra_t))
+    if base is None:
+        base = _BASES[(slot_side, extra_t)] = frozenset(
+            JOB_ALWAYS_SIGNIFICANT | slot_side | {e.lower() for e in extra_t}
+        )
+    names = _closure(values, base)
+    key = [names]
+    for n in names:
+        v = values.get(n, _MISSING)
+        key.append(type(v))
+        key.append(v)
+    return tuple(key)

@@ -246,9 +246,7 @@ class _Cycle:
         holder = pool.remote[s]
         if holder:
             self.usage[holder] = max(0.0, self.usage.get(holder, 0.0) - cand.weight)
-        for cid, c in list(pool.claims.items()):
-            if c.slot == s:
-                del pool.claims[cid]
+        pool.drop_claims_on(s)
         pool.claimed[s] = False
         return pool.claim(s, *cand.request, sub.name, entry.demand.group)
 

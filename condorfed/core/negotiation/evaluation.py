@@ -100,6 +100,8 @@ class Classad2Evaluator:
     name = "classad2"
 
     def _values(self, expr: str, my: Ad | SlotRows, target: Ad | SlotRows) -> list[Any]:
+        if not isinstance(my, SlotRows) and not isinstance(target, SlotRows):
+            return [_eval_pair(expr, my, target)]
         if isinstance(my, SlotRows):
             return [_eval_pair(expr, my.ad(k), target) for k in range(len(my))]  # type: ignore[arg-type]
         assert isinstance(target, SlotRows)
@@ -130,31 +132,30 @@ class VectorEvaluator:
         _ = (classads.compile_expr, classads.AdTable)
         self._tables: dict[int, tuple[int, int, Any]] = {}
 
-    def _full_table(self, pool: SlotPool) -> Any:
-        """The table of every slot, kept in step with the pool's resource columns."""
+    def _full_table(self, pool: SlotPool) -> tuple[Any, np.ndarray, np.ndarray]:
+        """(table of every live slot, live slot ids, slot id -> table row), kept in step with the
+        pool's resource columns without re-encoding the ads."""
         cached = self._tables.get(id(pool))
         if cached is not None and cached[0] == pool.structure_version:
-            _, seen, table = cached
+            _, seen, table, live, pos = cached
             changed = [r for r in RESOURCES if pool.res_version[r] != seen[r]]
-            if all(bool(pool.has_attr[r].all()) for r in changed):
+            if all(bool(pool.has_attr[r][live].all()) for r in changed):
                 for r in changed:
-                    table.set_column(_RES_ATTR[r], _typed(pool.column(r)))
-                self._tables[id(pool)] = (pool.structure_version, dict(pool.res_version), table)
-                return table
-        table = self._ca.AdTable.from_ads(pool.ads)
-        self._tables[id(pool)] = (pool.structure_version, dict(pool.res_version), table)
-        return table
+                    table.set_column(_RES_ATTR[r], _typed(pool.column(r)[live]))
+                self._tables[id(pool)] = (pool.structure_version, dict(pool.res_version), table, live, pos)
+                return table, live, pos
+        live = np.flatnonzero(pool.alive)
+        pos = np.full(len(pool), -1, dtype=np.int64)
+        pos[live] = np.arange(len(live))
+        table = self._ca.AdTable.from_ads([pool.ads[i] for i in live.tolist()])
+        self._tables[id(pool)] = (pool.structure_version, dict(pool.res_version), table, live, pos)
+        return table, live, pos
 
     def _table(self, rows: SlotRows) -> Any:
-        pool = rows.pool
-        table = self._full_table(pool)
-        if (
-            not rows.overrides
-            and len(rows.rows) == len(pool)
-            and bool(np.array_equal(rows.rows, np.arange(len(pool))))
-        ):
+        table, live, pos = self._full_table(rows.pool)
+        if not rows.overrides and len(rows.rows) == len(live) and bool(np.array_equal(rows.rows, live)):
             return table
-        sub = table.take(np.asarray(rows.rows, dtype=np.int64))
+        sub = table.take(pos[np.asarray(rows.rows, dtype=np.int64)])
         for res, col in rows.overrides.items():
             sub.set_column(_RES_ATTR[res], _typed(np.asarray(col)))
         return sub

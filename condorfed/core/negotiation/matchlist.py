@@ -132,13 +132,17 @@ class MatchList:
             live &= part_all | ~pool.claimed | preemptible
         else:
             live &= part_all | ~pool.claimed
-        rows_idx = np.flatnonzero(live)
-        self.stats["slots"] = len(rows_idx)
-        if len(rows_idx) == 0:
+        self.stats["slots"] = int(live.sum())
+        if not live.any():
             return
-        rows = SlotRows(pool, rows_idx)
+        # Evaluate over every live slot (one cached column table), then keep the candidates.
+        alive_idx = np.flatnonzero(pool.alive)
+        rows = SlotRows(pool, alive_idx)
         job_ok, slot_ok, keys = self._match_and_keys(rows)
         req = self._requests(rows)
+        keep = live[alive_idx]
+        rows_idx = alive_idx[keep]
+        job_ok, slot_ok, keys, req = job_ok[keep], slot_ok[keep], keys[keep], req[:, keep]
         part = part_all[rows_idx]
         have = np.vstack([pool.column(r)[rows_idx] for r in RESOURCES])
         fits = np.all(req <= have + 1e-9, axis=0) | ~part

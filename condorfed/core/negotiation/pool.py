@@ -98,6 +98,9 @@ class SlotPool:
         self.res_version = dict.fromkeys(RESOURCES, 0)  # per resource column
         self.has_attr = {r: np.zeros(0, dtype=bool) for r in RESOURCES}  # does the ad carry it at all?
         self.claims: dict[int, Claim] = {}
+        self._claims_on: dict[int, set[int]] = {}  # slot -> claim ids
+        self._claim_usage: dict[str, float] = {}  # submitter -> cpus held through claims made here
+        self._carved = 0.0  # cpus carved out of p-slots by claims made here
         self._next_claim = 1
         self.add(slots)
 
@@ -131,11 +134,10 @@ class SlotPool:
 
     def remove(self, ids: Iterable[int]) -> list[Claim]:
         """Mark slots dead (a machine left). Returns the claims that were running on them (now gone)."""
-        ids = set(ids)
-        lost = [c for cid, c in list(self.claims.items()) if c.slot in ids]
-        for cid in [cid for cid, c in self.claims.items() if c.slot in ids]:
-            del self.claims[cid]
-        for i in ids:
+        lost = []
+        for i in set(ids):
+            for cid in sorted(self._claims_on.pop(i, ())):
+                lost.append(self._forget(cid))
             self.alive[i] = False
         self.structure_version += 1
         return lost
@@ -154,8 +156,37 @@ class SlotPool:
     def total_weight(self) -> float:
         """The pool size the pie is cut from: every live slot's weight, claimed or not, plus the weight
         claimed out of p-slots (their dynamic slots)."""
-        carved = sum(c.cpus for c in self.claims.values() if not c.whole_slot)
-        return float(self._cols["cpus"][self.alive].sum()) + carved
+        return float(self._cols["cpus"][self.alive].sum()) + self._carved
+
+    def _remember(self, claim: Claim) -> int:
+        cid = self._next_claim
+        self._next_claim += 1
+        self.claims[cid] = claim
+        self._claims_on.setdefault(claim.slot, set()).add(cid)
+        self._claim_usage[claim.submitter] = self._claim_usage.get(claim.submitter, 0.0) + claim.cpus
+        if not claim.whole_slot:
+            self._carved += claim.cpus
+        return cid
+
+    def _forget(self, cid: int) -> Claim:
+        claim = self.claims.pop(cid)
+        on = self._claims_on.get(claim.slot)
+        if on is not None:
+            on.discard(cid)
+            if not on:
+                del self._claims_on[claim.slot]
+        left = self._claim_usage.get(claim.submitter, 0.0) - claim.cpus
+        if left > 1e-9:
+            self._claim_usage[claim.submitter] = left
+        else:
+            self._claim_usage.pop(claim.submitter, None)
+        if not claim.whole_slot:
+            self._carved -= claim.cpus
+        return claim
+
+    def drop_claims_on(self, slot: int) -> list[Claim]:
+        """Forget the claims made here on ``slot`` (its job was preempted)."""
+        return [self._forget(cid) for cid in sorted(self._claims_on.get(slot, set()).copy())]
 
     def _set_resources(self, i: int, cpus: float, memory: float, disk: float, gpus: float) -> None:
         ad = self.ads[i]
@@ -187,14 +218,11 @@ class SlotPool:
             self.remote[i] = submitter
             self.version[i] += 1
             self.resource_version += 1
-        cid = self._next_claim
-        self._next_claim += 1
-        self.claims[cid] = claim
-        return cid
+        return self._remember(claim)
 
     def release(self, claim_id: int) -> None:
         """A job finished: its dynamic slot's resources go back to the p-slot, or the static slot is free."""
-        claim = self.claims.pop(claim_id)
+        claim = self._forget(claim_id)
         i = claim.slot
         if not self.alive[i]:
             return
@@ -215,16 +243,13 @@ class SlotPool:
 
     def usage_by_submitter(self) -> dict[str, float]:
         """Weighted resources in use per submitter: claims made here plus slots claimed in the input ads."""
-        out: dict[str, float] = {}
-        claimed_by_claims = {c.slot for c in self.claims.values() if c.whole_slot}
-        for i in np.flatnonzero(self.alive & self.claimed):
-            if int(i) in claimed_by_claims:
-                continue
-            who = self.remote[int(i)]
+        out: dict[str, float] = dict(self._claim_usage)
+        for i in np.flatnonzero(self.alive & self.claimed).tolist():
+            if i in self._claims_on:
+                continue  # claimed through a claim made here: already counted
+            who = self.remote[i]
             if who:
                 out[who] = out.get(who, 0.0) + float(self._cols["cpus"][i])
-        for c in self.claims.values():
-            out[c.submitter] = out.get(c.submitter, 0.0) + c.cpus
         return out
 
     def slot_ids(self, rows: Sequence[int] | np.ndarray) -> list[str]:
