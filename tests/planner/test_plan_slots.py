@@ -174,7 +174,7 @@ pref = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(
     total=st.integers(0, 200),
     clusters=names,

@@ -25,3 +25,24 @@ def minimal_data() -> dict:
             {"name": "b", "type": "cloud", "node": {"cpus": 8, "memory": 16000, "gpus": 1}},
         ],
     }
+
+
+@pytest.fixture
+def rich_data(minimal_data) -> dict:
+    """Four clusters and every rule shape: two prefers (max() path), conditional + default fill,
+    two overlapping requires."""
+    data = minimal_data
+    data["clusters"] += [
+        {"name": "c", "type": "cloud", "node": {"cpus": 16, "memory": 64000, "gpus": 2}},
+        {"name": "d", "type": "onprem", "nodes": 3, "node": {"cpus": 8, "memory": 32000}},
+    ]
+    data["rules"] = [
+        {"fill": ["d", "c"], "when": 'Owner == "carol"'},
+        {"fill": ["a", "*", "b"]},
+        {"prefer": ["b", "c"], "when": "RequestGPUs > 0"},
+        {"prefer": ["c", "d"], "when": "RequestMemory >= 10000"},
+        {"require": ["b", "c"], "when": "RequestGPUs >= 1"},
+        {"require": ["c", "d", "b"], "when": 'AcctGroup =?= "hpc"'},
+    ]
+    data["fairshare"] = {"halfLife": 3600.5, "groups": {"hpc": {"quota": 100}, "physics": {"quota": 0.5}}}
+    return data

@@ -140,6 +140,10 @@ ERRORS = {
         _set(["rules"], [{"fill": ["a", "*"]}, {"fill": ["b", "a"]}]),
         "f.yaml: rules[1]: second fill for the same jobs as rules[0]",
     ),
+    "fill-unreachable": (
+        _set(["rules"], [{"fill": ["a", "*"]}, {"fill": ["b", "a"], "when": "RequestGPUs > 0"}]),
+        "f.yaml: rules[1]: unreachable: the unconditional fill rules[0] comes first",
+    ),
     "require-gpu-shape": (
         _set(["rules"], [{"require": "a", "when": "RequestGPUs > 0"}]),
         "f.yaml: rules[0]: require [a] when RequestGPUs > 0 can never be met: "
@@ -223,7 +227,7 @@ ACCEPTED = {
         {"require": "a", "when": "x == 1"},
         {"require": "b", "when": "x == 2"},
     ],
-    "fill-per-when": [{"fill": ["a", "*"]}, {"fill": ["b", "a"], "when": "RequestGPUs > 0"}],
+    "fill-per-when": [{"fill": ["b", "a"], "when": "RequestGPUs > 0"}, {"fill": ["a", "*"]}],
 }
 
 

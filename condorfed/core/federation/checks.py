@@ -3,7 +3,8 @@
 What is checked (each failure is one :class:`ConfigError` naming the rule or field):
 
 - every cluster a rule names exists; ``"*"`` appears only in ``fill``, at most once;
-- at most one ``fill`` per distinct ``when`` (two would give two default orders);
+- at most one ``fill`` per distinct ``when`` (two would give two default orders), and no
+  ``fill`` after an unconditional one (the first matching fill wins, so it is unreachable);
 - ``require`` and ``prefer``: at least one named cluster can ever hold a job the rule applies
   to. A cluster can hold work if it can have nodes (on-prem: ``nodes > 0``; cloud: ``maxCores``
   unset or at least one node's cores), and its node shape covers the request *lower bounds*
@@ -87,6 +88,11 @@ def _check_fill(fed: Federation, source: str) -> None:
             raise ConfigError(
                 f"{source}: rules[{i}]: second fill for the same jobs as rules[{seen[key]}] "
                 "(one default order per when)"
+            )
+        if None in seen:  # the first matching fill wins: nothing after an unconditional one
+            raise ConfigError(
+                f"{source}: rules[{i}]: unreachable: the unconditional fill rules[{seen[None]}] "
+                "comes first (put conditional fills before it)"
             )
         seen[key] = i
 
