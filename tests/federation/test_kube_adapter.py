@@ -115,3 +115,13 @@ def test_node_labels_scale_and_configmap_helpers(clusters):
     }
     c.apply(dep)
     assert c.scale_deployment("default", "d", 3)["spec"]["replicas"] == 3
+
+
+def test_an_invalid_object_is_refused_once_with_the_field_named(clusters):
+    c = kube.connect("host", clusters.kubeconfig, retry=FAST, sleep=lambda s: None)
+    bad = cm("x", {"a": "1"})
+    bad["spec"] = {"replicas": 1}  # ConfigMaps have no spec
+    with pytest.raises(ClusterError, match=r"HTTP 422.*ConfigMap.*'spec' was unexpected") as err:
+        c.apply(bad)
+    assert "attempts" not in str(err.value)  # a 422 is not retried
+    assert clusters.host.get("v1", "ConfigMap", "x", "default") is None
