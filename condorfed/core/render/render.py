@@ -41,7 +41,7 @@ _DAEMON_READY = "[ \"$(condor_who -wait:5 '{e}' -af '{e}' | tr -d '[:space:]')\"
 
 @cache
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("condorfed", "templates"),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -49,6 +49,16 @@ def _env() -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
+    tojson = env.filters["tojson"]
+
+    def strict_tojson(eval_ctx: Any, value: Any, indent: int | None = None) -> Any:
+        # Built-in tojson hands an Undefined to json.dumps (TypeError); fail as StrictUndefined should.
+        if isinstance(value, jinja2.Undefined):
+            value._fail_with_undefined_error()
+        return tojson(eval_ctx, value, indent)
+
+    env.filters["tojson"] = jinja2.pass_eval_context(strict_tojson)
+    return env
 
 
 def render_text(template: str, **context: Any) -> str:
