@@ -124,7 +124,9 @@ def test_central_manager_config(condor_params) -> None:
         revoked_token_ids=("d4e2373c181a2ec5b799c2a5702306ac",),
         negotiator_config="NEGOTIATOR_INTERVAL = 30\nGROUP_NAMES = group_a",
     )
-    p = condor_params(cm_config_files(opts), CM_PARAMS)
+    # The official images use HTCondor's recommended security; load it first, as they do.
+    files = {"00-image-security.conf": "use security : recommended\n", **cm_config_files(opts)}
+    p = condor_params(files, CM_PARAMS)
     assert p["CONDOR_HOST"] == "condor-collector.htc.svc"
     assert [d.strip() for d in p["DAEMON_LIST"].split(",")] == ["MASTER", "COLLECTOR", "NEGOTIATOR"]
     assert p["TRUST_DOMAIN"] == "pool.example.org"
@@ -132,6 +134,7 @@ def test_central_manager_config(condor_params) -> None:
     for key in ("ALLOW_ADVERTISE_STARTD", "ALLOW_ADVERTISE_MASTER"):
         tail = p[key].split()[-2:]
         assert tail == ["cluster-a@pool.example.org", "cluster-b@pool.example.org"], p[key]
+        assert "condor@*" in p[key].split()  # the daemons the recommended config trusts keep their right
     assert p["SEC_TOKEN_REVOCATION_EXPR"] == (
         'sub =?= "old@pool.example.org" || jti =?= "d4e2373c181a2ec5b799c2a5702306ac"'
     )
