@@ -36,9 +36,15 @@ STARTD_PARAMS = [
 POD_ENV = {"CONDORFED_CPUS": "8", "CONDORFED_MEMORY_MB": "30720"}
 
 
+# What the official execute image puts in config.d before ours (role and security metaknobs).
+IMAGE_PREFACE = {"01-image.conf": "use role : Execute\nuse security : recommended\n"}
+
+
 def test_cloud_startd_config(condor_params) -> None:
     opts = JOIN_CASES["cloud-labels-limits"]
-    p = condor_params({"50-condorfed-startd.conf": startd_config(opts)}, STARTD_PARAMS, POD_ENV)
+    files = IMAGE_PREFACE | {"50-condorfed-startd.conf": startd_config(opts)}
+    p = condor_params(files, [*STARTD_PARAMS, "ALLOW_ADMINISTRATOR"], POD_ENV)
+    assert "root@*" in p["ALLOW_ADMINISTRATOR"]  # the preStop drain runs as root in the pod
     assert p["CONDOR_HOST"] == "203.0.113.7"
     assert p["COLLECTOR_HOST"] == "203.0.113.7:31618"
     assert p["CCB_ADDRESS"] == "203.0.113.7:31618"
