@@ -108,6 +108,7 @@ def pslot(cluster: str, machine: str, cpus: int, memory: int, *, cloud: bool = F
             "GPUs": 0,
             "Requirements": Expr("START"),
             "START": True,
+            "Rank": 0,  # every startd advertises it; NEGOTIATOR_PRE_JOB_RANK reads My.Rank
             "FedCluster": cluster,
             "IsCloud": cloud,
         }

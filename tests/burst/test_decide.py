@@ -15,6 +15,7 @@ from condorfed.core.burst import (
     ControllerMemory,
     Drain,
     ObservedState,
+    RampUp,
     Remove,
     ScaleUp,
     Worker,
@@ -388,6 +389,21 @@ def test_budget_spent_winds_down(policy):
     )
     assert d.phase == "winding-down"
     assert [type(a) for a in d.actions] == [Cancel]
+
+
+def test_mixed_queue_most_constrained_first(policy):
+    # Room: exoscale 20 nodes, tsystems 100, gcp 10. Placed most constrained first:
+    # tpu (gcp only): 30 jobs / 8 = 3.75 gcp nodes; GPU (prefer exoscale; only it has GPUs): 7 nodes;
+    # 500 CPU jobs tied over the three at 1/3 each = 166.67: gcp holds 6.25 x 8 = 50, the other
+    # 116.67 split again: exoscale holds 13 x 16 = 208, the rest (242) goes to tsystems = 30.25 nodes.
+    state = ObservedState(idle=(job(500), job(7, gpus=1), job(30, group="tpu")))
+    c = campaign(clusters=("exoscale", "tsystems", "gcp"), groups=(), ramp_up=RampUp(1000))
+    d = step(state, policy, c, NOW)
+    assert d.demand.clusters["gcp"].jobs == pytest.approx(80)
+    assert d.demand.clusters["exoscale"].jobs == pytest.approx(215)
+    assert d.demand.clusters["tsystems"].jobs == pytest.approx(242)
+    assert d.demand.overflow_jobs == pytest.approx(0)
+    assert ups(d.actions) == {"exoscale": 20, "tsystems": 31, "gcp": 10}
 
 
 def test_decide_is_deterministic(policy):

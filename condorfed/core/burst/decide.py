@@ -312,7 +312,7 @@ def _scale_up(
         cap = policy.clusters[n].max_nodes
         room[n] = math.inf if cap is None else max(cap - memory.cluster(n).target_nodes, 0)
     idle = tuple(j for j in state.idle if campaign.serves_group(j.group))
-    demand = unmet_demand(idle, state.slots, policy, usable, room)
+    demand = unmet_demand(idle, state.slots, policy, usable, room, now)
 
     want: dict[str, int] = {}
     for n in usable:

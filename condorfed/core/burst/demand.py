@@ -2,20 +2,22 @@
 
 Computed per autocluster (:class:`JobGroup`), never per job:
 
-1. **Absorb with free real slots.** Only slots that can take a job now count: unclaimed, not
-   draining or retiring, not drained, with resources left (a partitionable slot with no cores or
-   memory left is exhausted). Each autocluster's Requirements are evaluated against the free
-   slots with the negotiator's Old-ClassAd scoping (and each slot's START against the job); the
-   jobs that fit are packed greedily, partitionable slots carved by request (cores, memory,
-   disk, GPUs), static slots one job each.
-2. **Virtual slots.** Every cloud cluster the campaign may use gets a *virtual* partitionable
-   slot with the cluster's worker shape (``federation.yaml``'s ``node``, labels, ``FedCluster``,
-   ``IsCloud``). An autocluster that matches no virtual slot (its Requirements or request shape
-   rule the cloud out) never causes a scale-up.
+1. **One negotiation cycle** of the real engine (:func:`condorfed.core.negotiation.negotiate_demand`,
+   with the federation's compiled policy and fair share) over the *free* real slots plus one
+   *virtual* partitionable slot per cloud cluster the campaign may use, shaped like that
+   cluster's workers (``federation.yaml``'s ``node``, labels, ``FedCluster``, ``IsCloud``) and
+   sized to the nodes it could still add. Only slots that can take a job now are free:
+   unclaimed, not draining or retiring, not drained, with cores and memory left (glideinWMS
+   #332/#554 counted retiring and memory-exhausted slots as idle). Jobs the real slots take are
+   absorbed; jobs the virtual slots take are the unmet demand; jobs neither takes (no cluster
+   can run them, or fair share would not start them) never cause a scale-up.
+2. **Which clouds.** Each autocluster is matched against a node-shaped virtual slot of every
+   cloud cluster (Requirements both ways, Old-ClassAd scoping) and must fit one node.
 3. **Place.** The remaining jobs go to the first routing tier (prefer/fill/require) that has a
    matching cloud cluster with room; within a tier they split by cluster weight, so a job that
    matches k tied clusters of equal weight counts 1/k in each (GlideinWMS's proportional split).
-   What a tier cannot hold overflows to the next one.
+   What a tier cannot hold overflows to the next one. Autoclusters with the fewest candidate
+   clusters are placed first, so flexible work does not take the room of work that has one place.
 4. **Nodes.** Demand is turned into nodes with the node shape: ``jobs / jobs-per-node``, where
    jobs-per-node = min over cores, memory, disk and GPUs of ``floor(node / request)``.
 """
@@ -33,6 +35,9 @@ from condorfed.core.burst.policy import BurstPolicy, ClusterShape
 from condorfed.core.burst.state import JobGroup
 from condorfed.core.classads import AdTable, compile_expr
 from condorfed.core.classads.values import Ad, Expr
+from condorfed.core.fairshare import UsageState
+from condorfed.core.negotiation import JobGroup as EngineJobGroup
+from condorfed.core.negotiation import SlotPool, group_of_job, negotiate_demand, submitter_of
 
 _NOT_FREE_STATES = frozenset({"claimed", "drained", "preempting", "owner", "matched", "backfill"})
 
@@ -134,71 +139,37 @@ def _no_requirements(table: AdTable) -> np.ndarray:
     return np.array([table.ad(i).get("Requirements") is None for i in range(len(table))], dtype=bool)
 
 
-def _slot_number(slots: Sequence[Ad], name: str, default: float = 0.0) -> np.ndarray:
-    out = np.empty(len(slots))
-    for i, s in enumerate(slots):
-        v = _number(s.get(name))
-        out[i] = default if v is None else v
-    return out
+def _engine_run(
+    idle: Sequence[JobGroup],
+    jobs: Sequence[Ad],
+    free: Sequence[Ad],
+    virtual: Sequence[Ad],
+    policy: BurstPolicy,
+    now: float,
+) -> tuple[list[int], list[int]]:
+    """One negotiation cycle over the free real slots plus the virtual cloud slots.
 
-
-class FreeSlots:
-    """The free real slots of one tick, with resources that shrink as jobs are packed."""
-
-    def __init__(self, slots: Sequence[Ad]) -> None:
-        self.ads = [s for s in slots if is_free(s)]
-        self.table = AdTable.from_ads(self.ads)
-        self.cpus = _slot_number(self.ads, "Cpus")
-        self.memory = _slot_number(self.ads, "Memory")
-        self.disk = _slot_number(self.ads, "Disk", math.inf) / 1024.0  # KiB -> MB
-        self.gpus = _slot_number(self.ads, "GPUs")
-        self.partitionable = np.array(
-            [
-                s.get("PartitionableSlot") is True or _text(s.get("SlotType")) == "partitionable"
-                for s in self.ads
-            ],
-            dtype=bool,
-        )
-        self.used = np.zeros(len(self.ads), dtype=bool)  # static slots taken this tick
-
-    def absorb(self, job: JobGroup) -> int:
-        """Pack up to ``job.count`` jobs of this autocluster; return how many fit."""
-        if not self.ads or job.count <= 0:
-            return 0
-        fits = (self.cpus >= job.cpus) & (self.memory >= job.memory) & (self.disk >= job.disk)
-        fits &= self.gpus >= job.gpus
-        fits &= ~self.used
-        if not fits.any():
-            return 0
-        idx = np.flatnonzero(fits)
-        sub = AdTable.from_ads([self.ads[i] for i in idx])
-        idx = idx[_symmetric_mask(job.ad, sub)]
-        if idx.size == 0:
-            return 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            per = np.minimum.reduce(
-                [
-                    _per_slot(self.cpus[idx], job.cpus),
-                    _per_slot(self.memory[idx], job.memory),
-                    _per_slot(self.disk[idx], job.disk),
-                    _per_slot(self.gpus[idx], job.gpus),
-                ]
-            )
-        per = np.where(self.partitionable[idx], per, np.minimum(per, 1.0))
-        before = np.cumsum(per) - per
-        take = np.clip(job.count - before, 0, per)
-        self.cpus[idx] -= take * job.cpus
-        self.memory[idx] -= take * job.memory
-        self.disk[idx] -= take * job.disk
-        self.gpus[idx] -= take * job.gpus
-        self.used[idx] |= (~self.partitionable[idx]) & (take > 0)
-        return int(take.sum())
-
-
-def _per_slot(free: np.ndarray, request: float) -> np.ndarray:
-    if request <= 0:
-        return np.full(free.shape, np.inf)
-    return np.floor(free / request)
+    Returns, per autocluster, how many jobs the real slots take and how many the cloud slots take.
+    The engine is the negotiator's model (fair share, ranks with the federation's compiled policy,
+    p-slot splitting, START), so "a real slot can start it" means what the negotiator would do.
+    """
+    absorbed = [0] * len(idle)
+    cloud = [0] * len(idle)
+    if not idle:
+        return absorbed, cloud
+    pool = SlotPool([*free, *virtual])
+    n_real = len(free)
+    demand = [
+        EngineJobGroup(ad=ad, submitter=submitter_of(ad), group=group_of_job(ad), count=g.count, key=i)
+        for i, (g, ad) in enumerate(zip(idle, jobs, strict=True))
+    ]
+    result = negotiate_demand(demand, pool, policy.negotiator, UsageState(), now)
+    for m in result.matches:
+        if m.slot < n_real:
+            absorbed[m.group.key] += m.count
+        else:
+            cloud[m.group.key] += m.count
+    return absorbed, cloud
 
 
 def jobs_per_node(shape: ClusterShape, job: JobGroup) -> int:
@@ -233,62 +204,96 @@ def _split(
     return out
 
 
+def _routes(
+    ad: Ad, job: JobGroup, clusters: Sequence[str], vtable: AdTable, policy: BurstPolicy
+) -> tuple[list[list[str]], dict[str, int]]:
+    """Tiers of the clusters that can run this autocluster, and jobs per node in each.
+
+    Memoised on the policy by the job ad's content: autoclusters persist across ticks.
+    """
+    key = (tuple(clusters), tuple(sorted((k, repr(v)) for k, v in ad.lower_items().items())))
+    hit = policy.route_cache.get(key)
+    if hit is not None:
+        return hit
+    vmask = _symmetric_mask(ad, vtable)
+    fit = {}
+    for c, n in enumerate(clusters):
+        k = jobs_per_node(policy.clusters[n], job) if vmask[c] else 0
+        if k > 0:
+            fit[n] = k
+    tiers = [[n for n in tier if n in fit] for tier in policy.tiers(ad)]
+    out = ([t for t in tiers if t], fit)
+    if len(policy.route_cache) > 4096:  # bounded: long simulations see many autoclusters
+        policy.route_cache.clear()
+    policy.route_cache[key] = out
+    return out
+
+
 def unmet_demand(
     idle: Sequence[JobGroup],
     slots: Sequence[Ad],
     policy: BurstPolicy,
     clusters: Sequence[str],
     room_nodes: Mapping[str, float],
+    now: float = 0.0,
 ) -> Demand:
     """Unmet demand per cloud cluster in ``clusters`` (see the module doc for the algorithm).
 
     ``room_nodes`` is how many more nodes each cluster may hold (cluster max minus what it has
     or has asked for), used to overflow demand to the next routing tier.
     """
-    free = FreeSlots(slots)
+    free = [s for s in slots if is_free(s)]
+    jobs = [policy.job_ad(g.ad) for g in idle]
     virtual = {n: policy.clusters[n].virtual_slot() for n in clusters}
     vtable = AdTable.from_ads([virtual[n] for n in clusters])
+    # The cloud side of the engine run: one p-slot per cluster, big enough for every idle job (a
+    # cluster's room is applied when placing, below), so the cycle answers "could the cloud run it
+    # and would fair share start it" without the clouds competing for a made-up capacity.
+    total = max(sum(g.count for g in idle), 1)
+    big = [policy.clusters[n].virtual_slot(total) for n in clusters]
+    if free or policy.negotiator.groups:
+        absorbed_by, cloud_by = _engine_run(idle, jobs, free, big, policy, now)
+    else:
+        # No free real slot and no group quotas: the cycle could only hand every job to the
+        # (unbounded) virtual slots, so skip it; which clouds can run what is decided below.
+        absorbed_by, cloud_by = [0] * len(idle), [g.count for g in idle]
     room_jobs_nodes = {n: float(room_nodes.get(n, math.inf)) for n in clusters}
     per_cluster = {n: [0.0, 0.0, 0.0, 0.0, 0.0] for n in clusters}  # jobs, cores, memory, gpus, nodes
     idle_total = absorbed = unplaceable = 0
     overflow = 0.0
-    for job in idle:
+    placeable: list[tuple[int, float, list[list[str]], dict[str, int]]] = []
+    for i, job in enumerate(idle):
         idle_total += job.count
-        took = free.absorb(job)
-        absorbed += took
-        rest = job.count - took
+        absorbed += absorbed_by[i]
+        rest = cloud_by[i]
+        unplaceable += job.count - absorbed_by[i] - rest
         if rest <= 0:
             continue
-        if not clusters:
-            unplaceable += rest
-            continue
-        vmask = _symmetric_mask(job.ad, vtable)
-        fit = {}
-        for i, n in enumerate(clusters):
-            k = jobs_per_node(policy.clusters[n], job) if vmask[i] else 0
-            if k > 0:
-                fit[n] = k
-        tiers = [[n for n in tier if n in fit] for tier in policy.tiers(job.ad)]
-        tiers = [t for t in tiers if t]
+        tiers, fit = _routes(jobs[i], job, clusters, vtable, policy)
         if not tiers:
             unplaceable += rest
             continue
-        left = float(rest)
+        placeable.append((i, float(rest), tiers, fit))
+    # Most constrained first: work that only one cluster can run claims its room before work
+    # that could go anywhere (ties: queue order).
+    placeable.sort(key=lambda p: (sum(len(t) for t in p[2]), p[0]))
+    for i, left, tiers, fit in placeable:
+        job = idle[i]
         for tier in tiers:
             room = {n: room_jobs_nodes[n] * fit[n] for n in tier}
             weights = {n: float(max(policy.clusters[n].weight, 0)) for n in tier}
             placed = _split(left, tier, weights, room)
-            for n, jobs in placed.items():
-                if jobs <= 0:
+            for n, share in placed.items():
+                if share <= 0:
                     continue
                 acc = per_cluster[n]
-                acc[0] += jobs
-                acc[1] += jobs * job.cpus
-                acc[2] += jobs * job.memory
-                acc[3] += jobs * job.gpus
-                acc[4] += jobs / fit[n]
-                room_jobs_nodes[n] -= jobs / fit[n]
-                left -= jobs
+                acc[0] += share
+                acc[1] += share * job.cpus
+                acc[2] += share * job.memory
+                acc[3] += share * job.gpus
+                acc[4] += share / fit[n]
+                room_jobs_nodes[n] -= share / fit[n]
+                left -= share
             if left <= 1e-9:
                 break
         overflow += max(left, 0.0)

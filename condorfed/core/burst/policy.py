@@ -18,6 +18,8 @@ from typing import Any
 import classad2
 
 from condorfed.core.classads.values import ERROR, UNDEFINED, Ad, Expr
+from condorfed.core.federation.policy import compile_policy
+from condorfed.core.negotiation import NegotiatorConfig
 
 
 @dataclass(frozen=True)
@@ -48,12 +50,17 @@ class ClusterShape:
     def node_cost_per_hour(self) -> float:
         return self.cpus * self.cost_per_core_hour
 
-    def virtual_slot(self) -> Ad:
-        """A partitionable slot as a fresh worker of this cluster would advertise it."""
+    def virtual_slot(self, nodes: int = 1) -> Ad:
+        """A partitionable slot as a fresh worker of this cluster would advertise it.
+
+        With ``nodes`` > 1 its resources are those of ``nodes`` workers together (the capacity a
+        cluster could still add, for the engine's cycle; node fit is checked separately).
+        """
         ad = Ad(
             {
                 "Name": f"slot1@virtual.{self.name}",
                 "Machine": f"virtual.{self.name}",
+                "VirtualNodes": nodes,
                 "MyType": "Machine",
                 "SlotType": "Partitionable",
                 "PartitionableSlot": True,
@@ -62,13 +69,13 @@ class ClusterShape:
                 "Arch": "X86_64",
                 "OpSys": "LINUX",
                 "HasFileTransfer": True,
-                "Cpus": self.cpus,
-                "TotalSlotCpus": self.cpus,
-                "Memory": self.memory,
-                "TotalSlotMemory": self.memory,
-                "Disk": self.disk * 1024,  # KiB, HTCondor's Disk unit
-                "GPUs": self.gpus,
-                "TotalSlotGPUs": self.gpus,
+                "Cpus": self.cpus * nodes,
+                "TotalSlotCpus": self.cpus * nodes,
+                "Memory": self.memory * nodes,
+                "TotalSlotMemory": self.memory * nodes,
+                "Disk": self.disk * 1024 * nodes,  # KiB, HTCondor's Disk unit
+                "GPUs": self.gpus * nodes,
+                "TotalSlotGPUs": self.gpus * nodes,
                 "Requirements": Expr("START"),
                 "START": True,
                 "Rank": 0,
@@ -116,7 +123,14 @@ class BurstPolicy:
     rules: tuple[RouteRule, ...] = ()
     # Optional router from the policy module: job ad -> tiers of cluster names (best first).
     router: Callable[[Ad], Sequence[Sequence[str]]] | None = None
+    # The negotiator's configuration (the federation's compiled policy, fair share, ranks).
+    negotiator: NegotiatorConfig = field(default_factory=lambda: NegotiatorConfig.from_params({}))
+    # The schedd's job transform (the `require` clause), applied to job ads that lack it.
+    transform: Callable[[Ad], Ad] | None = None
     _when_cache: dict[str, classad2.ExprTree] = field(default_factory=dict, compare=False, repr=False)
+    # (clusters, job ad content) -> (tiers, jobs per node): see demand._routes. A memo, not state:
+    # its answers depend only on the key and on this (frozen) policy.
+    route_cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_federation(cls, fed: Any) -> BurstPolicy:
@@ -138,7 +152,18 @@ class BurstPolicy:
                 labels=dict(getattr(c, "labels", {}) or {}),
             )
         rules = tuple(RouteRule(r.kind, tuple(r.clusters), r.when) for r in getattr(fed, "rules", ()))
-        return cls(clusters=shapes, rules=rules)
+        compiled = compile_policy(fed)
+        return cls(
+            clusters=shapes,
+            rules=rules,
+            router=lambda job: compiled.route(job).tiers,
+            negotiator=NegotiatorConfig.from_params(compiled.params),
+            transform=compiled.apply_to_job,
+        )
+
+    def job_ad(self, job: Ad) -> Ad:
+        """The job as the negotiator sees it: with the schedd's policy transform applied."""
+        return job if self.transform is None else self.transform(job)
 
     @property
     def cloud_names(self) -> tuple[str, ...]:
