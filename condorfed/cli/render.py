@@ -84,6 +84,14 @@ def render() -> None:
     show_default=True,
 )
 @click.option("--collector-address", help="HOST[:PORT] member clusters use to reach the collector.")
+@click.option(
+    "--schedd-service-type",
+    type=click.Choice(["LoadBalancer", "NodePort", "ClusterIP"]),
+    default="ClusterIP",
+    show_default=True,
+    help="Expose the schedd to member clusters (CCB reverse connections).",
+)
+@click.option("--schedd-address", help="External HOST the schedd advertises (TCP_FORWARDING_HOST).")
 @click.option("--spool-size", default="10Gi", show_default=True, help="Schedd spool PVC size.")
 @click.option("--storage-class", help="StorageClass of the spool PVC (default: the cluster's).")
 @click.option("--member", "members", multiple=True, help="Joined member cluster name (repeatable).")

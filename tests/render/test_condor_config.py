@@ -166,7 +166,9 @@ def test_no_members_no_allow_lines(condor_params) -> None:
 
 
 def test_schedd_config(condor_params) -> None:
-    p = condor_params(schedd_config_files(InitOptions()), ["CONDOR_HOST", "DAEMON_LIST", "SPOOL"])
+    names = ["CONDOR_HOST", "DAEMON_LIST", "SPOOL", "TCP_FORWARDING_HOST"]
+    p = condor_params(schedd_config_files(InitOptions()), names)
+    assert p["TCP_FORWARDING_HOST"] is None
     assert p["CONDOR_HOST"] == "condor-collector.condor.svc"
     assert p["SPOOL"] == "/var/lib/condor/spool"
     assert "SCHEDD" in p["DAEMON_LIST"]
@@ -195,3 +197,9 @@ def test_bad_join_options_are_one_line_config_errors(kwargs: dict, match: str) -
     with pytest.raises(ConfigError, match=match) as info:
         JoinOptions(**(base | kwargs))
     assert "\n" not in str(info.value)
+
+
+def test_exposed_schedd_advertises_its_external_address(condor_params) -> None:
+    opts = InitOptions(schedd_service_type="LoadBalancer", schedd_address="schedd.example.org:9618")
+    p = condor_params(schedd_config_files(opts), ["TCP_FORWARDING_HOST"])
+    assert p["TCP_FORWARDING_HOST"] == "schedd.example.org"

@@ -199,3 +199,12 @@ def test_scripts_shipped_in_package_match_scripts_dir() -> None:
         chart_copy = root / "charts" / "startd-daemonset" / "files" / key
         if chart_copy.exists():
             assert chart_copy.read_text() == shipped[key], f"chart copy of {name}"
+
+
+def test_schedd_exposed_only_on_request() -> None:
+    names = {o["metadata"]["name"] for o in render_init(INIT_CASES["defaults"]) if o["kind"] == "Service"}
+    assert names == {"condor-collector", "condorfed-schedd"}
+    exposed = [o for o in render_init(INIT_CASES["nodeport-members-revoked"]) if o["kind"] == "Service"]
+    (public,) = [o for o in exposed if o["metadata"]["name"] == "condorfed-schedd-public"]
+    assert public["spec"]["type"] == "LoadBalancer"
+    assert public["spec"]["selector"] == {"app.kubernetes.io/name": "condorfed-schedd"}

@@ -35,6 +35,7 @@ COLLECTOR_SERVICE = "condor-collector"
 CM_NAME = "condorfed-cm"
 SCHEDD_NAME = "condorfed-schedd"
 STARTD_SCRIPTS_CONFIGMAP = "condorfed-startd-scripts"
+SCHEDD_PUBLIC_SERVICE = "condorfed-schedd-public"
 STARTD_NAME = "condorfed-startd"
 STARTD_CONFIGMAP = "condorfed-startd-config"
 STARTD_TOKEN_SECRET = "condorfed-startd-token"
@@ -165,6 +166,10 @@ class InitOptions:
     collector_address: str | None = None
     """Address member clusters use to reach the collector (HOST[:PORT]); None = the Service address."""
     collector_node_port: int | None = None
+    schedd_service_type: ServiceType = "ClusterIP"
+    """Expose the schedd too (LoadBalancer/NodePort): startds behind CCB connect back to it."""
+    schedd_address: str | None = None
+    """External HOST the schedd advertises (TCP_FORWARDING_HOST); None = its pod address."""
     images: Images = field(default_factory=Images)
     schedd_spool_size: str = "10Gi"
     storage_class: str | None = None
@@ -191,6 +196,11 @@ class InitOptions:
             )
         if self.collector_address is not None:
             parse_host_port(self.collector_address, "--collector-address")
+        if self.schedd_service_type not in SERVICE_TYPES:
+            choices = ", ".join(SERVICE_TYPES)
+            raise ConfigError(f"--schedd-service-type: {self.schedd_service_type!r} is not one of {choices}")
+        if self.schedd_address is not None:
+            parse_host_port(self.schedd_address, "--schedd-address")
         if self.collector_node_port is not None and not 30000 <= self.collector_node_port <= 32767:
             raise ConfigError(f"collector_node_port: {self.collector_node_port} is not in 30000-32767")
         for q, what in (

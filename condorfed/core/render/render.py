@@ -243,11 +243,15 @@ def cm_config_files(opts: InitOptions) -> dict[str, str]:
 
 
 def schedd_config_files(opts: InitOptions) -> dict[str, str]:
+    forwarding_host = None
+    if opts.schedd_address:
+        forwarding_host = o.parse_host_port(opts.schedd_address, "--schedd-address")[0]
     text = render_text(
         "condor/schedd.conf.j2",
         collector_service=f"{o.COLLECTOR_SERVICE}.{opts.namespace}.svc",
         trust_domain=opts.trust_domain,
         spool_dir=SPOOL_DIR,
+        forwarding_host=forwarding_host,
     )
     return {SCHEDD_CONFIG_FILE: text}
 
@@ -273,6 +277,8 @@ def init_context(opts: InitOptions) -> dict[str, Any]:
         "collector_service": o.COLLECTOR_SERVICE,
         "collector_port": o.COLLECTOR_PORT,
         "service_type": opts.collector_service_type,
+        "schedd_service_type": opts.schedd_service_type,
+        "schedd_public_service": o.SCHEDD_PUBLIC_SERVICE,
         "node_port": opts.collector_node_port if opts.collector_service_type != "ClusterIP" else None,
         "pool_key_secret": o.POOL_KEY_SECRET,
         "pool_key_id": o.POOL_KEY_ID,
