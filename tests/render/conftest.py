@@ -123,6 +123,15 @@ def _find_python312() -> str | None:
 @pytest.fixture(scope="session")
 def helm_python() -> str:
     """Python of a cached venv (Python >= 3.12) with helm-sdkpy: Helm's real engine as a library."""
+    import fcntl
+
+    HELM_VENV.parent.mkdir(parents=True, exist_ok=True)
+    with open(HELM_VENV.parent / "condorfed-helm-venv.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # pytest-xdist workers: one installs, the others wait
+        return _ensure_helm_venv()
+
+
+def _ensure_helm_venv() -> str:
     python = HELM_VENV / "bin" / "python"
     probe = [str(python), "-c", "import helm_sdkpy, yaml"]
     if python.exists() and subprocess.run(probe, capture_output=True, check=False).returncode == 0:
