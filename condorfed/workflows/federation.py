@@ -305,14 +305,15 @@ def join(
     # A token replaced by a fresh one (expired, or another lifetime) is revoked with the new entry.
     stale = previous.token_id if previous and previous.token_id != token_id else ""
     future = registry.with_member(entry).without_member("", revoke=stale)
-    host_steps = plan(host, _host_config_objects(future))
+    _host_config_objects(future)  # renders before any write; applied below from the registry as written
 
     # ---- act
     changes: list[Change] = []
     new_entry = previous is None
+    latest: Registry | None = registry
     if previous != entry or stale:
         pending = dataclasses.replace(entry, phase="Joining") if new_entry else entry
-        _record_member(host, req.namespace, pending, revoke=stale)
+        latest = _record_member(host, req.namespace, pending, revoke=stale)
     try:
         changes += execute(member, member_steps, what=f"join {req.cluster!r}")
     except ClusterError:
@@ -320,7 +321,9 @@ def join(
             _forget_member(host, req.namespace, req.cluster)
         raise
     if new_entry:
-        _record_member(host, req.namespace, entry)
+        latest = _record_member(host, req.namespace, entry)
+    # From the registry as written, so members another join added meanwhile keep their ALLOW lines.
+    host_steps = plan(host, _host_config_objects(latest or future))
     changes += execute(host, host_steps, what=f"join {req.cluster!r} (host config)")
     changes.append(
         Change(host.context, f"registry member {req.cluster}", "unchanged" if previous == entry else "update")
@@ -397,7 +400,7 @@ def unjoin(
         if not force:
             raise
         cleanup = f"skipped: {exc}"
-    future = registry.without_member(cluster, revoke=entry.token_id)
+    future = (read_registry(host, namespace) or registry).without_member(cluster, revoke=entry.token_id)
     host_steps = plan(host, _host_config_objects(future))
     changes += execute(host, host_steps, what=f"unjoin {cluster!r} (host config)")
     _forget_member(host, namespace, cluster, revoke=entry.token_id)
@@ -672,13 +675,15 @@ def _host_config_objects(registry: Registry) -> list[Mapping[str, Any]]:
     return ordered([o for o in objects if o.get("kind") != "Secret"])
 
 
-def _record_member(host: ClusterClient, namespace: str, entry: Member, *, revoke: str = "") -> None:
+def _record_member(
+    host: ClusterClient, namespace: str, entry: Member, *, revoke: str = ""
+) -> Registry | None:
     def change(current: Registry | None) -> Registry | None:
         if current is None:
             raise ClusterError(f"context {host.context!r}: the registry disappeared during join")
         return current.with_member(entry).without_member("", revoke=revoke)
 
-    update_registry(host, namespace, change)
+    return update_registry(host, namespace, change)
 
 
 def _forget_member(host: ClusterClient, namespace: str, name: str, *, revoke: str = "") -> None:

@@ -178,6 +178,12 @@ class Emulator:
             stored = self._store.get((gv, plural, namespace if namespaced else "", name))
             return None if stored is None else copy.deepcopy(stored.obj)
 
+    def remove(self, api_version: str, kind: str, name: str, namespace: str = "") -> None:
+        """Delete an object directly, e.g. a pod whose preStop drain finished."""
+        gv, plural, namespaced = _plural_of(api_version, kind)
+        with self._lock:
+            self._store.pop((gv, plural, namespace if namespaced else "", name), None)
+
     def objects(self, kind: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
             return [
@@ -522,7 +528,7 @@ def closed_port_url() -> str:
 
 # Objects are checked against the real OpenAPI schemas of this Kubernetes version, as an API server
 # would (422 Invalid). Validated texts are cached: most tests write the same objects.
-SCHEMA_VERSION = "1.30"
+SCHEMA_VERSION = "1.31"  # the version the render tests pin
 _VALID: set[str] = set()
 
 

@@ -36,6 +36,24 @@ def members_conf(clusters) -> str:
     return cm["data"]["60-condorfed-members.conf"]
 
 
+def config_value(conf: str, name: str) -> str:
+    """The right-hand side of ``NAME = ...`` in a config.d file ("" when absent)."""
+    for line in conf.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip() == name:
+            return value.strip()
+    return ""
+
+
+def allowed(clusters, name: str = "ALLOW_ADVERTISE_STARTD") -> set[str]:
+    """The identities a member config line allows (macro references like $(ALLOW_DAEMON) left out)."""
+    return {w for w in config_value(members_conf(clusters), name).split() if "@" in w}
+
+
+def revocation(clusters) -> str:
+    return config_value(members_conf(clusters), "SEC_TOKEN_REVOCATION_EXPR")
+
+
 def pool_key(clusters) -> bytes:
     secret = clusters.host.get("v1", "Secret", "condorfed-pool-signing-key", NS)
     return base64.b64decode(secret["data"]["POOL"])
@@ -88,8 +106,9 @@ def test_join_applies_member_objects_registry_and_host_authorization(joined):
     assert (record["labels"], record["weight"], record["max_cores"], record["phase"]) == (
         {"site": "geneva"}, 2.0, 64, "Joined"
     )  # fmt: skip
-    allow = "ALLOW_ADVERTISE_STARTD = $(ALLOW_ADVERTISE_STARTD) cluster-a@cm.example.org"
-    assert allow in members_conf(joined)
+    assert allowed(joined) == allowed(joined, "ALLOW_ADVERTISE_MASTER") == {"cluster-a@cm.example.org"}
+    startd_line = config_value(members_conf(joined), "ALLOW_ADVERTISE_STARTD")
+    assert startd_line.startswith("$(ALLOW_ADVERTISE_STARTD)")  # appended to, not replacing, the default
     claims = idtoken.verify(member_token(member), pool_key(joined))
     assert claims.subject == "cluster-a@cm.example.org"
     assert claims.issuer == "cm.example.org"
@@ -137,10 +156,10 @@ def test_persistent_500_rolls_back_and_leaves_nothing_half_applied(clusters, con
     assert clusters.member_a.snapshot() == member_before  # namespace, secret, configmaps deleted again
     assert clusters.host.snapshot().keys() == host_before.keys()
     assert "member.cluster-a.json" not in registry_data(clusters)
-    assert "cluster-a@" not in members_conf(clusters)
+    assert allowed(clusters) == set()
     clusters.member_a.clear_faults()  # the same join, re-run, now succeeds
     fed.join(req(), connector=connector, effects=effects)
-    assert "cluster-a@" in members_conf(clusters)
+    assert allowed(clusters) == {"cluster-a@cm.example.org"}
 
 
 def test_registry_conflict_is_reread_and_retried(clusters, connector, effects):
@@ -240,9 +259,8 @@ def test_unjoin_removes_member_objects_registry_entry_and_revokes(joined, connec
     assert joined.member_a.get("v1", "Namespace", NS) is None
     assert joined.member_a.objects("DaemonSet") == [] and joined.member_a.objects("Secret") == []
     assert "member.cluster-a.json" not in registry_data(joined)
-    conf = members_conf(joined)
-    assert "cluster-a@" not in conf
-    assert f'SEC_TOKEN_REVOCATION_EXPR = jti =?= "{token_id}"' in conf
+    assert allowed(joined) == set()
+    assert revocation(joined) == f'jti =?= "{token_id}"'
     assert json.loads(registry_data(joined)["revoked.json"])["token_ids"] == [token_id]
 
 
@@ -252,7 +270,7 @@ def test_rejoin_after_unjoin_gets_a_fresh_token(joined, connector, effects):
     result = fed.join(req(), connector=connector, effects=effects)
     new = idtoken.decode_unverified(member_token(joined.member_a))[1]["jti"]
     assert result.token == "minted" and new != old
-    assert "cluster-a@cm.example.org" in members_conf(joined) and old in members_conf(joined)
+    assert allowed(joined) == {"cluster-a@cm.example.org"} and old in revocation(joined)
 
 
 def test_unjoin_of_unreachable_member_needs_force(joined, connector, effects):
@@ -263,7 +281,7 @@ def test_unjoin_of_unreachable_member_needs_force(joined, connector, effects):
     result = fed.unjoin("cluster-a", host_context="host", force=True, connector=connector, effects=effects)
     assert result.member_cleanup.startswith("skipped:")
     assert "member.cluster-a.json" not in registry_data(joined)
-    assert result.revoked_token_id in members_conf(joined)
+    assert allowed(joined) == set() and result.revoked_token_id in revocation(joined)
 
 
 def test_unjoin_of_a_non_member_is_refused(joined, connector, effects):
@@ -318,3 +336,26 @@ def test_the_host_joins_itself_only_in_a_namespace_of_its_own(clusters, connecto
     fed.unjoin("central", host_context="host", connector=connector, effects=effects)
     assert clusters.host.get("v1", "Namespace", "condor-startd") is None
     assert clusters.host.get("apps/v1", "Deployment", "condorfed-cm", NS) is not None  # the host is intact
+
+
+def test_unjoin_waits_for_startd_pods_to_drain_within_a_bound(joined, connector, effects):
+    ds = joined.member_a.get("apps/v1", "DaemonSet", "condorfed-startd", NS)
+    labels = ds["spec"]["selector"]["matchLabels"]
+    meta = {"name": "startd-x", "namespace": NS, "labels": labels}
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": meta}
+    joined.member_a.put(pod)
+    with pytest.raises(ClusterError, match=r"still draining after 20s.*re-run unjoin"):
+        fed.unjoin("cluster-a", host_context="host", drain_timeout=20, connector=connector, effects=effects)
+    assert joined.member_a.get("apps/v1", "DaemonSet", "condorfed-startd", NS) is None  # drain started
+    assert "member.cluster-a.json" in registry_data(joined)  # nothing else removed yet
+    joined.member_a.remove("v1", "Pod", "startd-x", NS)  # its preStop drain finished
+    result = fed.unjoin("cluster-a", host_context="host", connector=connector, effects=effects)
+    assert result.member_cleanup == "done"
+    assert joined.member_a.get("v1", "Namespace", NS) is None
+
+
+def test_two_members_are_both_authorized(joined, connector, effects):
+    fed.join(req(name="cluster-b", context="member-b"), connector=connector, effects=effects)
+    assert allowed(joined) == {"cluster-a@cm.example.org", "cluster-b@cm.example.org"}
+    fed.unjoin("cluster-a", host_context="host", connector=connector, effects=effects)
+    assert allowed(joined) == {"cluster-b@cm.example.org"}
