@@ -13,11 +13,24 @@ import numpy as np
 
 from .values import ERROR, UNDEFINED
 
-__all__ = ["T_BOOL", "T_ERROR", "T_EXPR", "T_INT", "T_OTHER", "T_REAL", "T_STR", "T_UNDEF", "Column"]
+__all__ = [
+    "T_BOOL",
+    "T_ERROR",
+    "T_EXPR",
+    "T_INT",
+    "T_MISSING",
+    "T_OTHER",
+    "T_REAL",
+    "T_STR",
+    "T_UNDEF",
+    "Column",
+]
 
-# Type tags. T_OTHER holds classad2-typed Python objects (lists, nested ads, ...) in ``s``;
-# T_EXPR (only in an AdTable's attribute columns) holds unevaluated Expr text in ``s``.
-T_UNDEF, T_ERROR, T_BOOL, T_INT, T_REAL, T_STR, T_OTHER, T_EXPR = range(8)
+# Type tags. T_OTHER holds classad2-typed Python objects (lists, nested ads, ...) in ``s``.
+# Only in raw attribute columns (before the evaluator resolves them): T_EXPR holds unevaluated
+# Expr text in ``s``, and T_MISSING marks an ad without the attribute (which differs from an
+# attribute whose value is ``undefined``: only a missing one falls through to TARGET).
+T_UNDEF, T_ERROR, T_BOOL, T_INT, T_REAL, T_STR, T_OTHER, T_EXPR, T_MISSING = range(9)
 _EMPTY_I = np.zeros(1, dtype=np.int64)
 _EMPTY_F = np.zeros(1, dtype=np.float64)
 
@@ -29,12 +42,16 @@ class Column:
     ``tag``: int8 type tags; ``i``: int64 (ints, and bools as 0/1); ``f``: float64 (reals);
     ``s``: object array (strings and T_OTHER values) or None when no row holds one.
     All arrays have the same length: ``n`` rows, or 1 for a value shared by every row.
+    ``codes``/``pool``: optional interning of ``s``: ``s[k] == pool[codes[k]]`` wherever ``s``
+    holds a value (codes -1 elsewhere), so per-distinct-string work is done once.
     """
 
     tag: np.ndarray
     i: np.ndarray
     f: np.ndarray
     s: np.ndarray | None = None
+    codes: np.ndarray | None = None
+    pool: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.tag)
@@ -97,13 +114,36 @@ class Column:
         if len(self.tag) == 1:
             return self
         s = None if self.s is None else self.s[rows]
-        return Column(self.tag[rows], self.i[rows], self.f[rows], s)
+        codes = None if self.codes is None else self.codes[rows]
+        return Column(self.tag[rows], self.i[rows], self.f[rows], s, codes, self.pool)
 
     def strings(self) -> np.ndarray:
         """The object array, created on demand."""
         if self.s is None:
             self.s = np.empty(len(self.tag), dtype=object)
         return self.s
+
+    def interned(self) -> tuple[np.ndarray, np.ndarray]:
+        """(codes, pool) for the rows that hold an object in ``s`` (code -1 elsewhere)."""
+        if self.codes is None or self.pool is None:
+            n = len(self.tag)
+            codes = np.full(n, -1, dtype=np.int64)
+            pool: list = []
+            if self.s is not None:
+                index: dict = {}
+                has = (self.tag == T_STR) | (self.tag == T_OTHER) | (self.tag == T_EXPR)
+                rows = np.nonzero(has)[0]
+                for r, v in zip(rows.tolist(), self.s[rows].tolist(), strict=True):
+                    key = (type(v), v)
+                    c = index.get(key)
+                    if c is None:
+                        c = index[key] = len(pool)
+                        pool.append(v)
+                    codes[r] = c
+            arr = np.empty(len(pool), dtype=object)
+            arr[:] = pool
+            self.codes, self.pool = codes, arr
+        return self.codes, self.pool
 
     # -- results -------------------------------------------------------------------------------------
     def truth(self) -> np.ndarray:
@@ -147,18 +187,16 @@ class Column:
                       None if self.s is None else self.s[row : row + 1]).to_list()[0]  # fmt: skip
 
 
-def concat_rows(parts: list[tuple[np.ndarray, Column]], n: int) -> Column:
-    """Scatter per-group results (row indices, column) into one column of ``n`` rows."""
-    out = Column.const(T_UNDEF, n)
-    for rows, col in parts:
-        col = col.broadcast(len(rows)) if len(col) == 1 else col
-        out.tag[rows] = col.tag
-        out.i[rows] = col.i
-        out.f[rows] = col.f
-        if col.s is not None:
-            out.strings()[rows] = col.s
+def scatter(base: Column, rows: np.ndarray, part: Column) -> Column:
+    """``base`` (copied, broadcast to its full length) with ``rows`` replaced by ``part``."""
+    out = Column(base.tag.copy(), base.i.copy(), base.f.copy(), None if base.s is None else base.s.copy())
+    out.tag[rows] = part.tag
+    out.i[rows] = part.i
+    out.f[rows] = part.f
+    if part.s is not None:
+        out.strings()[rows] = part.s
     return out
 
 
-__all__ += ["concat_rows"]
+__all__ += ["scatter"]
 del _EMPTY_I, _EMPTY_F

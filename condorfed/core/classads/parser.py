@@ -8,6 +8,7 @@ Precedence, loosest first (as the ClassAd language defines it):
 from __future__ import annotations
 
 import functools
+import math
 import re
 
 from condorfed.errors import ExpressionError
@@ -236,6 +237,8 @@ def _literal(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
+        if value == -(2**63):  # its magnitude is no int64 literal
+            return "(-9223372036854775807 - 1)"
         return str(value) if value >= 0 else f"({value})"
     if isinstance(value, float):
         if value != value:
@@ -245,7 +248,7 @@ def _literal(value: object) -> str:
         text = repr(value)
         if "e" not in text and "." not in text:
             text += ".0"
-        return text if value >= 0 else f"({text})"
+        return f"({text})" if math.copysign(1.0, value) < 0 else text
     if isinstance(value, str):
         return _quote(value, '"')
     raise TypeError(f"not a ClassAd literal: {value!r}")

@@ -6,19 +6,23 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .column import T_BOOL, T_ERROR, T_EXPR, T_INT, T_REAL, T_STR, T_UNDEF, Column
+from .column import T_BOOL, T_ERROR, T_EXPR, T_INT, T_MISSING, T_REAL, T_STR, T_UNDEF, Column
 from .values import ERROR, UNDEFINED, Ad, Expr
 
-__all__ = ["AdTable"]
+__all__ = ["AdTable", "encode"]
 
 
-def _encode(values: list[object]) -> Column:
-    """One attribute over all rows; a missing attribute is UNDEFINED, expressions are T_EXPR."""
+def encode(values: list[object]) -> Column:
+    """One attribute over rows (None: the ad lacks it -> T_MISSING; Expr -> T_EXPR), with
+    strings and expression texts interned."""
     n = len(values)
     tag = np.empty(n, dtype=np.int8)
     ival = np.zeros(n, dtype=np.int64)
     fval = np.zeros(n, dtype=np.float64)
     sval: np.ndarray | None = None
+    codes: np.ndarray | None = None
+    index: dict = {}
+    pool: list = []
     for k, v in enumerate(values):
         t = type(v)
         if t is int:
@@ -30,15 +34,24 @@ def _encode(values: list[object]) -> Column:
         elif t is bool:
             tag[k] = T_BOOL
             ival[k] = v
-        elif v is None or v is UNDEFINED:
+        elif v is None:
+            tag[k] = T_MISSING
+        elif v is UNDEFINED:
             tag[k] = T_UNDEF
         elif v is ERROR:
             tag[k] = T_ERROR
         elif isinstance(v, str):
             if sval is None:
                 sval = np.empty(n, dtype=object)
-            tag[k] = T_EXPR if isinstance(v, Expr) else T_STR
+                codes = np.full(n, -1, dtype=np.int64)
+            is_expr = isinstance(v, Expr)
+            tag[k] = T_EXPR if is_expr else T_STR
             sval[k] = v
+            c = index.get((is_expr, v))
+            if c is None:
+                c = index[(is_expr, v)] = len(pool)
+                pool.append(v)
+            codes[k] = c  # type: ignore[index]
         elif isinstance(v, int):  # int subclasses such as numpy ints
             tag[k] = T_INT
             ival[k] = int(v)
@@ -47,7 +60,11 @@ def _encode(values: list[object]) -> Column:
             fval[k] = float(v)
         else:
             raise TypeError(f"not a ClassAd value: {v!r}")
-    return Column(tag, ival, fval, sval)
+    if sval is None:
+        return Column(tag, ival, fval)
+    parr = np.empty(len(pool), dtype=object)
+    parr[:] = pool
+    return Column(tag, ival, fval, sval, codes, parr)
 
 
 class AdTable:
@@ -87,7 +104,7 @@ class AdTable:
         key = name.lower()
         col = self._cols.get(key)
         if col is None:
-            col = _encode([ad.lower_items().get(key) for ad in self._ads])
+            col = encode([ad.lower_items().get(key) for ad in self._ads])
             self._cols[key] = col
         return col
 

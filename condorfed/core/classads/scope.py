@@ -1,0 +1,56 @@
+"""Evaluation scopes: one side of a match (an Ad, rows of an AdTable, or nothing)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .column import T_MISSING, Column
+from .table import AdTable, encode
+from .values import Ad
+
+__all__ = ["Scope"]
+
+_MISSING = Column.const(T_MISSING)
+
+
+class Scope:
+    """The ad(s) an attribute reference reads: a single Ad (columns of length 1), some rows of
+    an AdTable (``rows`` None = all), or no ad at all. ``sid`` identifies the underlying ads, for
+    the reference-cycle guard."""
+
+    __slots__ = ("_cache", "ad", "rows", "sid", "table")
+
+    def __init__(self, ad: Ad | None = None, table: AdTable | None = None, rows: np.ndarray | None = None):
+        self.ad = ad
+        self.table = table
+        self.rows = rows
+        self.sid = id(table) if table is not None else id(ad)
+        self._cache: dict[str, Column] = {}
+
+    @staticmethod
+    def of(side: Ad | AdTable | None) -> Scope:
+        if isinstance(side, AdTable):
+            return Scope(table=side)
+        return Scope(ad=side)
+
+    def attr(self, key: str) -> Column:
+        """The raw attribute column (T_MISSING / T_EXPR rows not yet resolved)."""
+        col = self._cache.get(key)
+        if col is None:
+            if self.table is not None:
+                col = self.table.attr(key)
+                if self.rows is not None:
+                    col = col.take(self.rows)
+            elif self.ad is not None:
+                col = encode([self.ad.lower_items().get(key)])
+            else:
+                col = _MISSING
+            self._cache[key] = col
+        return col
+
+    def subset(self, local: np.ndarray) -> Scope:
+        """The scope restricted to positions ``local`` of its current rows."""
+        if self.table is None:
+            return self
+        rows = local if self.rows is None else self.rows[local]
+        return Scope(table=self.table, rows=rows)
