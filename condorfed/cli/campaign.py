@@ -23,6 +23,7 @@ def _wiring_options(f):
             click.option("--host-context", help="Kube context of the host cluster (state ConfigMap)."),
             click.option("--namespace", default="condor", show_default=True, help="Namespace of the state."),
             click.option("--state-file", type=click.Path(dir_okay=False), help="Keep state in a local file."),
+            click.option("--node-attr", default="Machine", show_default=True, help="Attr naming a worker."),
         ]
     ):
         f = opt(f)

@@ -203,7 +203,16 @@ def test_backoff_after_requests_never_register(policy):
     later = step(replace(state, memory=d.memory), policy, c, NOW + 599)
     assert ups(later.actions) == {}
     after = step(replace(state, memory=later.memory), policy, c, NOW + 601)
-    assert ups(after.actions) == {"tsystems": 5}
+    assert ups(after.actions) == {"tsystems": 1}  # probe: one unproven node at a time
+    assert "probing" in after.limits["tsystems"]
+    # the probe registers and lives past youngSeconds (600 s): failures reset, full demand resumes
+    probe = (Worker("probe", "tsystems", 8),)
+    slot = (pslot("tsystems", "probe", 8, 32000, cloud=True),)
+    seen = step(replace(state, workers=probe, slots=slot, memory=after.memory), policy, c, NOW + 900)
+    assert ups(seen.actions) == {}  # still unproven
+    lived = step(replace(state, workers=probe, slots=slot, memory=seen.memory), policy, c, NOW + 1501)
+    assert lived.memory.cluster("tsystems").failures == 0
+    assert ups(lived.actions) == {"tsystems": 4}  # the probe's slot takes 8 of the 40 jobs: 32 / 8
 
 
 def test_backoff_after_workers_die_young(policy):

@@ -315,15 +315,28 @@ def _scale_up(
     demand = unmet_demand(idle, state.slots, policy, usable, room, now)
 
     want: dict[str, int] = {}
+    probing: dict[str, str] = {}
     for n in usable:
         mem = memory.cluster(n)
         d = demand.clusters[n].nodes if n in demand.clusters else 0.0
         need = max(math.ceil(d - len(mem.pending) - _EPS), 0)
         need = max(need, policy.clusters[n].min_nodes - mem.target_nodes)
+        if need > 0 and mem.failures:
+            # After failures, probe with one unproven node at a time until one lives past
+            # youngSeconds (which resets the count): a broken image costs a node per back-off.
+            young = sum(
+                1 for w in mem.workers.values() if now - w.first_seen < campaign.backoff.young_seconds
+            )
+            allowed = max(1 - len(mem.pending) - young, 0)
+            if allowed < need:
+                need = allowed
+                probing[n] = f"probing after {mem.failures} failure(s): one unproven node at a time"
         if need > 0:
             want[n] = need
 
     grant, limits = _apply_limits(want, policy, campaign, memory, clusters, now)
+    for n, why in probing.items():
+        limits.setdefault(n, why)
     for n in usable:  # demand that the cluster's room cut (it overflowed to the next tier)
         d = demand.clusters.get(n)
         if n not in limits and d is not None and d.jobs > 0 and d.nodes >= room[n] - _EPS:
