@@ -65,7 +65,7 @@ def negotiate(
     evaluator: Evaluator | None = None,
 ) -> CycleResult:
     """Run one negotiation cycle: which idle job goes to which slot (see the package docstring)."""
-    pool = SlotPool(slots)
+    pool = SlotPool(slots, cache_matches=False)
     slot_side = slot_side_for(pool, config)
     ids = [job_id(j, i) for i, j in enumerate(jobs)]
     running: dict[str, float] = {}

@@ -112,6 +112,7 @@ class _Cycle:
         self.match_lists: dict[int, MatchList] = {}
         self.ac_keys: dict[tuple, int] = {}
         self.ac_repr: list[JobGroup] = []
+        self.ac_key_of: list[tuple] = []
         self.spins = 0
         self.pool_weight = pool.total_weight()
         self.slot_side = slot_side if slot_side is not None else slot_side_for(pool, config)
@@ -140,6 +141,7 @@ class _Cycle:
                 changed = True
         if changed:
             pool.structure_version += 1  # column tables must see the new attributes
+            pool.attr_epoch += 1  # and cached evaluations may depend on them
 
     # ---- priorities and usage -----------------------------------------------------------------------
     def factor(self, name: str, group: GroupEntry | None) -> float:
@@ -159,6 +161,7 @@ class _Cycle:
         if ac is None:
             ac = len(self.ac_repr)
             self.ac_keys[key] = ac
+            self.ac_key_of.append(key)
             self.ac_repr.append(demand)
         return ac
 
@@ -418,12 +421,37 @@ class _Cycle:
         return subs
 
 
+# What the engine adds to a job ad for the slot side to see; evaluations that can see them are not cached.
+_INJECTED = frozenset(
+    {"submitteruserprio", "submitteruserresourcesinuse", "submittergroup", "submittergroupquota"}
+)
+
+
+def _mentions(job: Ad, names: frozenset[str]) -> bool:
+    from condorfed.core.classads.values import Expr
+    from condorfed.core.negotiation.refs import references
+
+    for v in job.lower_items().values():
+        if isinstance(v, Expr) and any(n in names for _, n in references(str(v))):
+            return True
+    return False
+
+
 def slot_side_for(pool: SlotPool, config: NegotiatorConfig) -> frozenset[str]:
-    """Job attributes the slots and the negotiator's expressions can look at (for autoclustering)."""
-    return slot_side_references(
-        (pool.ads[i] for i in np.flatnonzero(pool.alive)),
-        (config.pre_job_rank, config.post_job_rank, config.preemption_requirements, config.preemption_rank),
+    """Job attributes the slots and the negotiator's expressions can look at (for autoclustering);
+    remembered on the pool until slots come or go."""
+    exprs = (
+        config.pre_job_rank,
+        config.post_job_rank,
+        config.preemption_requirements,
+        config.preemption_rank,
     )
+    memo = pool.__dict__.get("_slot_side_memo")
+    if memo is not None and memo[0] == (pool.structure_version, exprs):
+        return memo[1]
+    side = slot_side_references((pool.ads[i] for i in np.flatnonzero(pool.alive)), exprs)
+    pool.__dict__["_slot_side_memo"] = ((pool.structure_version, exprs), side)
+    return side
 
 
 def _group_from_submitter(name: str) -> str | None:

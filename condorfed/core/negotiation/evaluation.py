@@ -94,12 +94,65 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, classad2.Value)
 
 
+_OLD_SEMANTICS: list[bool] = []
+
+
+def classad2_uses_old_scoping() -> bool:
+    """Whether classad2 itself already looks unscoped names up in the other ad (it does once
+    htcondor2 is imported and STRICT_CLASSAD_EVALUATION is off, as in the negotiator)."""
+    if not _OLD_SEMANTICS:
+        probe = classad2.ExprTree("Memory > 1024").eval(
+            classad2.ClassAd(), classad2.ClassAd("[Memory = 2048]")
+        )
+        _OLD_SEMANTICS.append(probe is True)
+    return _OLD_SEMANTICS[0]
+
+
 class Classad2Evaluator:
-    """Reference evaluator: classad2, one pair at a time."""
+    """Reference evaluator: classad2, one pair at a time (ads converted once and cached)."""
 
     name = "classad2"
 
+    def __init__(self) -> None:
+        self._jobs: dict[int, tuple[Ad, classad2.ClassAd]] = {}
+        self._slots: dict[tuple, classad2.ClassAd] = {}
+
+    def _job_classad(self, ad: Ad) -> classad2.ClassAd:
+        hit = self._jobs.get(id(ad))
+        if hit is not None and hit[0] is ad:
+            return hit[1]
+        if len(self._jobs) > 256:
+            self._jobs.clear()
+        c = _to_classad(ad, lambda n: False)
+        self._jobs[id(ad)] = (ad, c)
+        return c
+
+    def _slot_classad(self, rows: SlotRows, k: int) -> classad2.ClassAd:
+        if rows.overrides:
+            return _to_classad(rows.ad(k), lambda n: False)
+        pool = rows.pool
+        s = int(rows.rows[k])
+        key = (id(pool), s, int(pool.version[s]), pool.attr_epoch, pool.structure_version)
+        c = self._slots.get(key)
+        if c is None:
+            if len(self._slots) > 200_000:
+                self._slots.clear()
+            c = self._slots[key] = _to_classad(pool.ads[s], lambda n: False)
+        return c
+
     def _values(self, expr: str, my: Ad | SlotRows, target: Ad | SlotRows) -> list[Any]:
+        if not classad2_uses_old_scoping():
+            return self._values_rewritten(expr, my, target)
+        tree = classad2.ExprTree(expr)
+        if isinstance(my, SlotRows):
+            t = self._job_classad(target)  # type: ignore[arg-type]
+            return [tree.eval(self._slot_classad(my, k), t) for k in range(len(my))]
+        m = self._job_classad(my)
+        if isinstance(target, SlotRows):
+            return [tree.eval(m, self._slot_classad(target, k)) for k in range(len(target))]
+        return [tree.eval(m, self._job_classad(target))]
+
+    def _values_rewritten(self, expr: str, my: Ad | SlotRows, target: Ad | SlotRows) -> list[Any]:
         if not isinstance(my, SlotRows) and not isinstance(target, SlotRows):
             return [_eval_pair(expr, my, target)]
         if isinstance(my, SlotRows):
@@ -116,6 +169,28 @@ class Classad2Evaluator:
     def number(self, expr: str, my: Ad | SlotRows, target: Ad | SlotRows, default: float) -> np.ndarray:
         vals = self._values(expr, my, target)
         return np.array([float(v) if _is_number(v) else default for v in vals], dtype=np.float64)
+
+
+class HybridEvaluator:
+    """Vectorized for many rows; classad2 pair by pair for a handful, where the compiled path's fixed
+    cost per call is larger than the pairs themselves. Both paths give identical answers."""
+
+    name = "hybrid"
+
+    def __init__(self, small: int = 24) -> None:
+        self.vector = VectorEvaluator()
+        self.pairs = Classad2Evaluator()
+        self.small = small
+
+    def _pick(self, my: Ad | SlotRows, target: Ad | SlotRows) -> Evaluator:
+        n = len(my) if isinstance(my, SlotRows) else (len(target) if isinstance(target, SlotRows) else 1)
+        return self.pairs if n <= self.small else self.vector
+
+    def truth(self, expr: str, my: Ad | SlotRows, target: Ad | SlotRows) -> np.ndarray:
+        return self._pick(my, target).truth(expr, my, target)
+
+    def number(self, expr: str, my: Ad | SlotRows, target: Ad | SlotRows, default: float) -> np.ndarray:
+        return self._pick(my, target).number(expr, my, target, default)
 
 
 # ---- vectorized ---------------------------------------------------------------------------------
@@ -155,7 +230,7 @@ class VectorEvaluator:
         table, live, pos = self._full_table(rows.pool)
         if not rows.overrides and len(rows.rows) == len(live) and bool(np.array_equal(rows.rows, live)):
             return table
-        sub = table.take(pos[np.asarray(rows.rows, dtype=np.int64)])
+        sub = _take(table, pos[np.asarray(rows.rows, dtype=np.int64)])
         for res, col in rows.overrides.items():
             sub.set_column(_RES_ATTR[res], _typed(np.asarray(col)))
         return sub
@@ -166,20 +241,45 @@ class VectorEvaluator:
         t = self._table(target) if isinstance(target, SlotRows) else target
         return compiled.evaluate(m, t, old_scoping=True)
 
+    @staticmethod
+    def _n(my: Ad | SlotRows, target: Ad | SlotRows) -> int:
+        return len(my) if isinstance(my, SlotRows) else (len(target) if isinstance(target, SlotRows) else 1)
+
     def truth(self, expr: str, my: Ad | SlotRows, target: Ad | SlotRows) -> np.ndarray:
-        return np.asarray(self._column(expr, my, target).truth(), dtype=bool)
+        out = np.asarray(self._column(expr, my, target).truth(), dtype=bool)
+        return (
+            np.broadcast_to(out, (self._n(my, target),)).copy()
+            if out.shape != (self._n(my, target),)
+            else out
+        )
 
     def number(self, expr: str, my: Ad | SlotRows, target: Ad | SlotRows, default: float) -> np.ndarray:
         col = self._column(expr, my, target)
+        n = self._n(my, target)
         values = np.asarray(col.as_float(), dtype=np.float64)
         if default != 0.0:
-            is_num = getattr(col, "is_number", None)
-            mask = np.asarray(is_num(), dtype=bool) if callable(is_num) else None
-            if mask is None:
-                kinds = col.to_list()
-                mask = np.array([_is_number(v) for v in kinds], dtype=bool)
+            tag = getattr(col, "tag", None)
+            if tag is not None:
+                from condorfed.core.classads.column import T_BOOL, T_INT, T_REAL
+
+                mask = (tag == T_BOOL) | (tag == T_INT) | (tag == T_REAL)
+            else:
+                mask = np.array([_is_number(v) for v in col.to_list()], dtype=bool)
             values = np.where(mask, values, default)
-        return values
+        return np.broadcast_to(values, (n,)).copy() if values.shape != (n,) else values
+
+
+def _take(table: Any, idx: np.ndarray) -> Any:
+    """``table.take(idx)``, reusing the parent's already-encoded columns (sliced) instead of letting
+    the subset re-encode them from the ads. Local workaround; falls back to plain ``take``."""
+    sub = table.take(idx)
+    parent_cols = getattr(table, "_cols", None)
+    sub_cols = getattr(sub, "_cols", None)
+    if isinstance(parent_cols, dict) and isinstance(sub_cols, dict):
+        for key, col in parent_cols.items():
+            if key not in sub_cols and hasattr(col, "take") and len(col) == len(table):
+                sub_cols[key] = col.take(idx)
+    return sub
 
 
 def _typed(values: np.ndarray) -> np.ndarray:
@@ -191,8 +291,9 @@ def _typed(values: np.ndarray) -> np.ndarray:
 
 
 def default_evaluator() -> Evaluator:
-    """The vectorized evaluator when the compiled ClassAd module is there, else classad2."""
+    """Vectorized (with classad2 for a handful of rows) when the compiled ClassAd module is there,
+    else classad2 alone."""
     try:
-        return VectorEvaluator()
+        return HybridEvaluator()
     except (ImportError, AttributeError):
         return Classad2Evaluator()

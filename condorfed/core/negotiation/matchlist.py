@@ -20,7 +20,7 @@ import numpy as np
 from condorfed.core.classads.values import Ad, Expr
 from condorfed.core.negotiation.config import NegotiatorConfig
 from condorfed.core.negotiation.evaluation import Evaluator, SlotRows
-from condorfed.core.negotiation.pool import RESOURCES, SlotPool
+from condorfed.core.negotiation.pool import MATCH_CACHE_ENTRIES, RESOURCES, MatchCache, SlotPool
 
 FLT_MAX = 3.4028234663852886e38
 NO_PREEMPTION, RANK_PREEMPTION, PRIO_PREEMPTION = 2, 1, 0
@@ -60,6 +60,7 @@ class MatchList:
         *,
         remaining: int,
         preemption_ok: bool,
+        cache_key: tuple | None = None,
     ) -> None:
         self.job = job
         self.submitter = submitter
@@ -82,6 +83,7 @@ class MatchList:
         self._dead: np.ndarray | None = None  # sorted-array entries already re-evaluated into the heap
         self._stale_batch = 64
         self._scan = 0  # expansion batches walk the sorted array from here
+        self._cache_key = cache_key
         self._build(preemption_ok)
 
     # ---- evaluation helpers -----------------------------------------------------------------------
@@ -137,9 +139,7 @@ class MatchList:
             return
         # Evaluate over every live slot (one cached column table), then keep the candidates.
         alive_idx = np.flatnonzero(pool.alive)
-        rows = SlotRows(pool, alive_idx)
-        job_ok, slot_ok, keys = self._match_and_keys(rows)
-        req = self._requests(rows)
+        job_ok, slot_ok, keys, req = self._evaluate_alive(alive_idx)
         keep = live[alive_idx]
         rows_idx = alive_idx[keep]
         job_ok, slot_ok, keys, req = job_ok[keep], slot_ok[keep], keys[keep], req[:, keep]
@@ -165,6 +165,50 @@ class MatchList:
         self._state_arr = state[sel][order]
         self._req_arr = req[:, sel][:, order]
         self._row_of = {}  # filled lazily: slot -> index in the sorted arrays
+
+    def _evaluate_alive(self, alive_idx: np.ndarray):
+        """Requirements both ways, ranks and requests for every live slot; with a persistent pool,
+        only slots that changed since this autocluster last looked are evaluated again."""
+        pool = self.pool
+        if self._cache_key is None:
+            rows = SlotRows(pool, alive_idx)
+            job_ok, slot_ok, keys = self._match_and_keys(rows)
+            return job_ok, slot_ok, keys, self._requests(rows)
+        cache = pool.match_cache.get(self._cache_key)
+        if cache is None or cache.epoch != pool.attr_epoch:
+            n = len(pool)
+            cache = MatchCache(
+                pool.attr_epoch,
+                np.full(n, -1, dtype=np.int64),
+                np.zeros(n, bool),
+                np.zeros(n, bool),
+                np.zeros((n, 3)),
+                np.zeros((4, n)),
+            )
+        cache.grow(len(pool))
+        pool.match_cache[self._cache_key] = cache
+        pool.match_cache.move_to_end(self._cache_key)
+        while len(pool.match_cache) > MATCH_CACHE_ENTRIES:
+            pool.match_cache.popitem(last=False)
+        stale = alive_idx[cache.versions[alive_idx] != pool.version[alive_idx]]
+        if len(stale):
+            rows = SlotRows(pool, alive_idx if len(stale) * 10 > len(alive_idx) else stale)
+            job_ok, slot_ok, keys = self._match_and_keys(rows)
+            req = self._requests(rows)
+            idx = rows.rows
+            cache.job_ok[idx], cache.slot_ok[idx], cache.keys[idx], cache.req[:, idx] = (
+                job_ok,
+                slot_ok,
+                keys,
+                req,
+            )
+            cache.versions[idx] = pool.version[idx]
+        return (
+            cache.job_ok[alive_idx],
+            cache.slot_ok[alive_idx],
+            cache.keys[alive_idx],
+            cache.req[:, alive_idx],
+        )
 
     def _preemption(self, rows_idx, ok, claimed, state, prank):
         pool, cfg, ev, job = self.pool, self.cfg, self.ev, self.job

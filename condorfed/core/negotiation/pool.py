@@ -10,6 +10,7 @@ default ``SLOT_WEIGHT``.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -66,6 +67,31 @@ def _may_rank_preempt(ad: Ad) -> bool:
     return _num(ad, "Rank", 0.0) > _num(ad, "CurrentRank", 0.0)
 
 
+@dataclass
+class MatchCache:
+    """One autocluster's evaluation against every slot, valid where ``versions`` equals the pool's."""
+
+    epoch: int
+    versions: np.ndarray  # slot version the row was evaluated at; -1: never
+    job_ok: np.ndarray
+    slot_ok: np.ndarray
+    keys: np.ndarray  # (n, 3): pre, rank, post
+    req: np.ndarray  # (4, n)
+
+    def grow(self, n: int) -> None:
+        k = n - len(self.versions)
+        if k <= 0:
+            return
+        self.versions = np.concatenate([self.versions, np.full(k, -1, dtype=np.int64)])
+        self.job_ok = np.concatenate([self.job_ok, np.zeros(k, dtype=bool)])
+        self.slot_ok = np.concatenate([self.slot_ok, np.zeros(k, dtype=bool)])
+        self.keys = np.concatenate([self.keys, np.zeros((k, 3))])
+        self.req = np.concatenate([self.req, np.zeros((4, k))], axis=1)
+
+
+MATCH_CACHE_ENTRIES = 256
+
+
 @dataclass(frozen=True)
 class Claim:
     """Resources one match took from a slot."""
@@ -83,8 +109,13 @@ class Claim:
 class SlotPool:
     """Columnar slot state, persistent across cycles. Slot ids are stable indices (removal marks dead)."""
 
-    def __init__(self, slots: Iterable[Ad] = ()) -> None:
+    def __init__(self, slots: Iterable[Ad] = (), *, cache_matches: bool = True) -> None:
+        """``cache_matches``: keep each autocluster's evaluation results between cycles and re-evaluate
+        only slots that changed (what a long-lived pool wants; a one-cycle pool does not)."""
         self.ads: list[Ad] = []
+        self.cache_matches = cache_matches
+        self.match_cache: OrderedDict[tuple, MatchCache] = OrderedDict()
+        self.attr_epoch = 0  # bumped when slot attributes change other than resources
         self.names: list[str] = []
         self._cols: dict[str, np.ndarray] = {r: np.zeros(0) for r in RESOURCES}
         self.partitionable = np.zeros(0, dtype=bool)
