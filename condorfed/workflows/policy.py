@@ -4,9 +4,10 @@ Apply writes the compiled config into the host's central-manager ConfigMap (key
 ``70-condorfed-negotiator.conf``, the file ``condorfed init`` mounts into
 ``/etc/condor/config.d``) and into the schedd's ConfigMap (key ``70-condorfed-policy.conf``: the
 ``require`` transform runs in the schedd). Then it *reconfigures by rollout*: it sets the
-``condorfed.io/config-hash`` pod-template annotation of each Deployment that mounts the file to
-the hash of its ConfigMap's files (the value ``condorfed init`` computes the same way), so the
-pod is recreated and its daemons read the new file.
+``condorfed.io/config-hash`` pod-template annotation of the workload that mounts the file (the
+central manager Deployment, the schedd StatefulSet) to the hash of its ConfigMap's files (the
+value ``condorfed init`` computes the same way), so the pod is recreated and its daemons read
+the new file. A workload that does not mount the key is left alone, with a warning.
 
 Why not ``condor_reconfig``: the config files are ``subPath`` mounts, which the kubelet never
 refreshes in a running pod, so a reconfig would reread the old text. Idempotent: with nothing
@@ -152,9 +153,10 @@ def _apply_one(
     configmap: str,
     key: str,
     text: str,
-    deployment: str,
+    workload: tuple[str, str],
     dry_run: bool,
 ) -> tuple[list[str], list[str], str]:
+    kind, name = workload
     changed: list[str] = []
     warnings: list[str] = []
     cm = host.get("v1", "ConfigMap", configmap, namespace)
@@ -171,23 +173,19 @@ def _apply_one(
             host.merge_patch("v1", "ConfigMap", configmap, namespace, patch, field_manager=FIELD_MANAGER)
         data[key] = text
     digest = config_hash(*(data[k] for k in sorted(data)))
-    dep = host.get("apps/v1", "Deployment", deployment, namespace)
+    dep = host.get("apps/v1", kind, name, namespace)
     if dep is None:
-        warnings.append(f"Deployment {namespace}/{deployment} not found: nothing reads the new config yet")
+        warnings.append(f"{kind} {namespace}/{name} not found: nothing reads the new config yet")
         return changed, warnings, digest
     if not _mounts(dep, configmap, key):
-        warnings.append(
-            f"Deployment {namespace}/{deployment} does not mount {key}: re-run `condorfed init` so it does"
-        )
+        warnings.append(f"{kind} {namespace}/{name} does not mount {key} from ConfigMap {configmap}")
         return changed, warnings, digest
     annotations = (dep.get("spec") or {}).get("template", {}).get("metadata", {}).get("annotations") or {}
     if annotations.get(CONFIG_HASH) != digest:
-        changed.append(f"Deployment {namespace}/{deployment} (rolled)")
+        changed.append(f"{kind} {namespace}/{name} (rolled)")
         if not dry_run:
             roll = {"spec": {"template": {"metadata": {"annotations": {CONFIG_HASH: digest}}}}}
-            host.merge_patch(
-                "apps/v1", "Deployment", deployment, namespace, roll, field_manager=FIELD_MANAGER
-            )  # noqa: E501
+            host.merge_patch("apps/v1", kind, name, namespace, roll, field_manager=FIELD_MANAGER)
     return changed, warnings, digest
 
 
@@ -198,13 +196,15 @@ def apply_policy(
     policy = compile_policy(fed)
     text = negotiator_file_text(policy)
     changed, warnings, digest = _apply_one(
-        host, namespace, NEGOTIATOR_CONFIGMAP, NEGOTIATOR_KEY, text, CM_NAME, dry_run
+        host, namespace, NEGOTIATOR_CONFIGMAP, NEGOTIATOR_KEY, text, ("Deployment", CM_NAME), dry_run
     )
     if policy.transform is not None or host.get("v1", "ConfigMap", SCHEDD_CONFIGMAP, namespace) is not None:
-        more, warn, _ = _apply_one(host, namespace, SCHEDD_CONFIGMAP, SCHEDD_KEY, text, SCHEDD_NAME, dry_run)
+        more, warn, _ = _apply_one(
+            host, namespace, SCHEDD_CONFIGMAP, SCHEDD_KEY, text, ("StatefulSet", SCHEDD_NAME), dry_run
+        )
         changed += more
         if policy.transform is not None:
-            warnings += [f"{w} (require rules are not enforced until then)" for w in warn]
+            warnings += [f"{w}: the schedd does not enforce the require rules yet" for w in warn]
     return ApplyResult(host.context, namespace, tuple(changed), digest, tuple(warnings), dry_run)
 
 

@@ -46,3 +46,43 @@ def rich_data(minimal_data) -> dict:
     ]
     data["fairshare"] = {"halfLife": 3600.5, "groups": {"hpc": {"quota": 100}, "physics": {"quota": 0.5}}}
     return data
+
+
+def _load_emulator():
+    """The federation tests' API emulator (tests/federation/emulator.py), loaded by path."""
+    import importlib.util
+    import sys
+
+    name = "fed_emulator"  # the same module name tests/federation uses: one copy per process
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parents[1] / "federation" / "emulator.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        sys.modules[name] = module
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return sys.modules[name]
+
+
+@pytest.fixture
+def host(tmp_path):
+    """An emulated host API server holding what `condorfed init` deploys, and a kubeconfig for it."""
+    from condorfed.core.render.options import InitOptions
+    from condorfed.core.render.render import render_init
+
+    emu = _load_emulator().Emulator("host").start()
+    for obj in render_init(InitOptions()):
+        emu.put(obj)
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "host", "cluster": {"server": emu.url}}],
+        "users": [{"name": "tester", "user": {"token": "emulator-token"}}],
+        "contexts": [{"name": "host", "context": {"cluster": "host", "user": "tester"}}],
+        "current-context": "host",
+    }
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump(config))
+    try:
+        yield emu, str(kubeconfig)
+    finally:
+        emu.stop()

@@ -26,6 +26,12 @@ class Explanation:
     order: tuple[str, ...]
     fits: tuple[str, ...]
     target: str | None
+    tiers: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def rank_text(self) -> str:
+        """``meyrin > prevessin > exoscale = tsystems`` (``=``: tied)."""
+        return " > ".join(" = ".join(t) for t in self.tiers)
 
     def to_json(self) -> dict:
         return {
@@ -36,6 +42,7 @@ class Explanation:
             "rule": self.rule,
             "allowed": list(self.allowed),
             "order": list(self.order),
+            "tiers": [list(t) for t in self.tiers],
             "fits": list(self.fits),
             "target": self.target,
         }
@@ -85,6 +92,7 @@ def explain(policy: CompiledPolicy, jobs: Sequence[Ad]) -> list[Explanation]:
                 order=routing.order,
                 fits=tuple(fits),
                 target=fits[0] if fits else None,
+                tiers=routing.tiers,
             )
         )
     return out
