@@ -62,3 +62,40 @@ def test_templates_use_strict_undefined() -> None:
     # A missing template value is an error, never an empty string in a manifest.
     with pytest.raises(jinja2.UndefinedError):
         render_text("member/namespace.yaml.j2", namespace="condor")
+
+
+def test_labels_that_collide_as_attributes_are_refused() -> None:
+    with pytest.raises(ConfigError, match="FedLabel_a_b"):
+        JoinOptions(cluster="c", collector="cm", labels={"a.b": "x", "a_b": "y"})
+    with pytest.raises(ConfigError, match="--label"):
+        JoinOptions(cluster="c", collector="cm", labels={"Zone": "x", "zone": "y"})
+
+
+_label_key = st.from_regex(
+    r"([a-z0-9]([-a-z0-9]{0,6}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,6}[a-z0-9])?)?/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,10}[A-Za-z0-9])?",
+    fullmatch=True,
+)
+_label_value = st.from_regex(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,10}[A-Za-z0-9])?)?", fullmatch=True)
+
+
+@given(st.dictionaries(_label_key, _label_value, max_size=5))
+def test_label_attributes_are_classad_strings(labels: dict[str, str]) -> None:
+    import classad2
+
+    from condorfed.core.render.options import label_attribute
+    from condorfed.core.render.render import startd_config
+
+    try:
+        opts = JoinOptions(cluster="c", collector="cm", labels=labels)
+    except ConfigError as exc:
+        assert "both become attribute" in str(exc)
+        return
+    lines = dict(line.split(" = ", 1) for line in startd_config(opts).splitlines() if " = " in line)
+    attrs = lines["STARTD_ATTRS"].split()[1:]
+    for key, value in labels.items():
+        attr = label_attribute(key)
+        assert attr in attrs
+        assert classad2.ExprTree(lines[attr]).eval() == value
+    fed = classad2.ExprTree(lines["FedLabels"]).eval()
+    assert fed == ",".join(f"{k}={v}" for k, v in sorted(labels.items()))

@@ -114,6 +114,11 @@ def parse_host_port(value: str, what: str, default_port: int = COLLECTOR_PORT) -
     return host, default_port
 
 
+def label_attribute(key: str) -> str:
+    """The startd attribute advertising a cluster label: ``FedLabel_<key, non-word characters as _>``."""
+    return "FedLabel_" + re.sub(r"[^A-Za-z0-9_]", "_", key)
+
+
 def member_identity(cluster: str, trust_domain: str) -> str:
     """The IDTOKEN identity (``sub``) of a member cluster's startds: ``<cluster>@<trust domain>``."""
     return f"{cluster}@{trust_domain}"
@@ -276,6 +281,12 @@ class JoinOptions:
         for k, v in labels.items():
             _validate_label_key(k, "--label")
             _validate_label_value(v, f"--label {k}")
+        seen: dict[str, str] = {}
+        for k in labels:
+            attr = label_attribute(k)
+            if attr.lower() in seen:  # ClassAd attribute names are case-insensitive
+                raise ConfigError(f"--label: {seen[attr.lower()]!r} and {k!r} both become attribute {attr}")
+            seen[attr.lower()] = k
         object.__setattr__(self, "labels", labels)
         selector = _frozen_map(self.node_selector)
         for k, v in selector.items():

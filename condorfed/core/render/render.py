@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
@@ -108,15 +107,10 @@ def _resources(cpu_req: str, mem_req: str, cpu_lim: str | None, mem_lim: str | N
 # ---------------------------------------------------------------- member cluster (join)
 
 
-def label_attribute(key: str) -> str:
-    """The startd attribute advertising a cluster label: ``FedLabel_<key with non-word chars as _>``."""
-    return "FedLabel_" + re.sub(r"[^A-Za-z0-9_]", "_", key)
-
-
 def startd_config(opts: JoinOptions) -> str:
     """The startd's config.d file text."""
     host, port = opts.collector_host_port
-    label_attrs = [(label_attribute(k), v) for k, v in opts.labels.items()]
+    label_attrs = [(o.label_attribute(k), v) for k, v in opts.labels.items()]
     attrs = ["FedCluster", "FedProvider", "IsCloud", "CostPerCoreHour", "FedWeight", "FedLabels"]
     attrs += [a for a, _ in label_attrs]
     return render_text(
