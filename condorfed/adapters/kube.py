@@ -15,6 +15,8 @@ exactly what is applied.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
 import logging
 import time
@@ -117,6 +119,10 @@ class ClusterClient(Protocol):
     ) -> list[dict[str, Any]]: ...
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> bool: ...
+
+    def create(self, obj: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def replace(self, obj: Mapping[str, Any]) -> dict[str, Any]: ...
 
     def namespace_uid(self, name: str = "kube-system") -> str: ...
 
@@ -235,7 +241,9 @@ class KubeClient:
             body,
             content_type="application/apply-patch+yaml",
             what=f"apply {object_ref(obj)}",
-            retry_conflicts=True,
+            # With force a 409 is a transient "object modified"; without, a field-manager conflict.
+            retry_conflicts=force,
+            secrets=_secret_values(obj),
         )
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict | None:
@@ -290,13 +298,17 @@ class KubeClient:
         """Create ``obj``; :class:`ConflictError` if it already exists."""
         api_version, kind, _name, ns = _identity(obj)
         path = self._path(api_version, kind, ns, None)
-        return self._request("POST", path, body=dict(obj), what=f"create {object_ref(obj)}")
+        return self._request(
+            "POST", path, body=dict(obj), what=f"create {object_ref(obj)}", secrets=_secret_values(obj)
+        )
 
     def replace(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         """Replace ``obj``; with ``metadata.resourceVersion`` set, :class:`ConflictError` when it changed."""
         api_version, kind, name, ns = _identity(obj)
         path = self._path(api_version, kind, ns, name)
-        return self._request("PUT", path, body=dict(obj), what=f"replace {object_ref(obj)}")
+        return self._request(
+            "PUT", path, body=dict(obj), what=f"replace {object_ref(obj)}", secrets=_secret_values(obj)
+        )
 
     def merge_patch(
         self,
@@ -440,6 +452,7 @@ class KubeClient:
         content_type: str = "application/json",
         what: str,
         retry_conflicts: bool = False,
+        secrets: Sequence[str] = (),
     ) -> dict[str, Any]:
         where = f"context {self.context!r}: {what}"
         start = time.monotonic()
@@ -447,7 +460,8 @@ class KubeClient:
         while True:
             try:
                 return self._once(method, path, query, body, content_type, where)
-            except ClusterError as exc:
+            except ClusterError as raw:
+                exc = _redacted(raw, secrets)
                 attempt += 1
                 again = is_retryable(exc) or (retry_conflicts and isinstance(exc, ConflictError))
                 delay = self.retry.delay(attempt - 1)
@@ -455,7 +469,7 @@ class KubeClient:
                 if not again or attempt >= self.retry.attempts or out_of_time:
                     if attempt > 1:
                         raise type(exc)(*_with_attempts(exc, attempt)) from None
-                    raise
+                    raise exc from None
                 log.debug("%s failed (%s); retry %d in %.2fs", where, exc, attempt, delay)
                 self._sleep(delay)
 
@@ -496,6 +510,29 @@ class KubeClient:
             return json.loads(data)
         except ValueError:
             raise ClusterError(f"{where}: the API server sent a body that is not JSON") from None
+
+
+def _secret_values(obj: Mapping[str, Any]) -> list[str]:
+    """A Secret's values, base64 and decoded: an API server's error text may echo them."""
+    if obj.get("kind") != "Secret":
+        return []
+    values = [str(v) for v in (obj.get("stringData") or {}).values()]
+    for v in (obj.get("data") or {}).values():
+        values.append(str(v))
+        with contextlib.suppress(ValueError, UnicodeDecodeError):
+            values.append(base64.b64decode(str(v)).decode("utf-8"))
+    return [v for v in values if len(v) >= 4]
+
+
+def _redacted(exc: ClusterError, secrets: Sequence[str]) -> ClusterError:
+    text = str(exc)
+    if not any(s in text for s in secrets):
+        return exc
+    for s in secrets:
+        text = text.replace(s, "<redacted>")
+    if isinstance(exc, ApiStatusError):
+        return type(exc)(text, exc.status, exc.reason)
+    return type(exc)(text)
 
 
 def _with_attempts(exc: ClusterError, attempts: int) -> tuple:

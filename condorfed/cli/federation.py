@@ -114,6 +114,10 @@ def unjoin(cluster, kubeconfig, timeout, as_json, **options) -> None:
     _changes(result, as_json, f"unjoin {cluster}: member cleanup {result.member_cleanup}")
 
 
+def _counts(m: Any) -> str:
+    return "-" if m.desired is None else f"{m.desired}/{m.ready}/{m.updated}"
+
+
 @click.command()
 @click.option("--host-context", help=_HOST)
 @click.option("--collector", help="Collector to query, HOST[:PORT] (default: the address members use).")
@@ -127,7 +131,7 @@ def status(kubeconfig, timeout, as_json, **options) -> None:
         return emit_json(st.to_json())
     t = st.totals
     rows = [
-        (m.name, "yes" if m.reachable else f"no: {m.error}", f"{m.desired}/{m.ready}/{m.updated}", m.startds,
+        (m.name, "yes" if m.reachable else f"no: {m.error}", _counts(m), m.startds,
          f"{m.cores_total}/{m.cores_claimed}/{m.cores_unclaimed}", m.cloud, m.weight)
         for m in st.members
     ]  # fmt: skip

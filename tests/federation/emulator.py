@@ -536,6 +536,14 @@ def _validate(obj: dict[str, Any]) -> None:
     import kubernetes_validate
 
     body = {k: v for k, v in obj.items() if k != "status"}
+    if obj.get("kind") == "Secret":
+        for key, value in (obj.get("data") or {}).items():
+            try:
+                base64.b64decode(str(value), validate=True)
+            except ValueError:
+                # field.Invalid's format, which echoes the value
+                msg = f'Secret is invalid: data[{key}]: Invalid value: "{value}": illegal base64 data'
+                raise _ApiError(422, "Invalid", msg) from None
     text = json.dumps(body, sort_keys=True)
     if text in _VALID:
         return

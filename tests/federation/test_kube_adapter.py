@@ -125,3 +125,16 @@ def test_an_invalid_object_is_refused_once_with_the_field_named(clusters):
         c.apply(bad)
     assert "attempts" not in str(err.value)  # a 422 is not retried
     assert clusters.host.get("v1", "ConfigMap", "x", "default") is None
+
+
+def test_secret_values_echoed_in_an_error_are_redacted(clusters):
+    c = kube.connect("host", clusters.kubeconfig, retry=FAST, sleep=lambda s: None)
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "s", "namespace": "default"},
+        "data": {"token": "not base64 !!"},  # the emulator's 422 message echoes the bad value
+    }
+    with pytest.raises(ClusterError) as err:
+        c.apply(secret)
+    assert "422" in str(err.value) and "not base64 !!" not in str(err.value)
