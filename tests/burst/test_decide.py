@@ -423,3 +423,19 @@ def test_decide_is_deterministic(policy):
 
 def test_campaign_window_uses_days(policy):
     assert campaign().end - campaign().start == 10 * DAY
+
+
+@pytest.mark.parametrize(
+    ("jobs", "expected"),
+    [
+        # gcp: 8 cores/node, maxCores 80 = 10 nodes; 6 nodes provisioning.
+        pytest.param(64, {"gcp": 2}, id="near-cap-64-jobs-8-nodes-6-pending"),
+        pytest.param(200, {"gcp": 4}, id="near-cap-200-jobs-capped-at-10-nodes"),
+        pytest.param(40, {}, id="near-cap-40-jobs-absorbed-by-pending"),
+    ],
+)
+def test_pending_counts_once_against_the_cluster_cap(policy, jobs, expected):
+    state = ObservedState(idle=(job(jobs, group="tpu"),), memory=_pending("gcp", 6, NOW - 60))
+    d = step(state, policy, campaign(clusters=("gcp",), groups=(), ramp_up=RampUp(100)), NOW)
+    assert ups(d.actions) == expected
+    assert d.nodes["gcp"] <= 10

@@ -310,7 +310,10 @@ def _scale_up(
     room: dict[str, float] = {}
     for n in usable:
         cap = policy.clusters[n].max_nodes
-        room[n] = math.inf if cap is None else max(cap - memory.cluster(n).target_nodes, 0)
+        # Room for new demand: the cap minus the registered workers. Nodes still provisioning are
+        # not subtracted here: they absorb the demand placed on the cluster, just below.
+        mem = memory.cluster(n)
+        room[n] = math.inf if cap is None else max(cap - (mem.target_nodes - len(mem.pending)), 0)
     idle = tuple(j for j in state.idle if campaign.serves_group(j.group))
     demand = unmet_demand(idle, state.slots, policy, usable, room, now)
 
