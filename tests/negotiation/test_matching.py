@@ -209,3 +209,17 @@ def test_new_usage_is_aged_and_records_resources():
     assert rec.priority == pytest.approx(5.0)
     assert rec.resources_used == 4
     assert result.usage.time == 86400.0
+
+
+def test_candidate_heavier_than_the_remaining_limit_is_skipped_for_a_lighter_one():
+    """b's first-spin limit is 11/6 cores: its preferred 8-core slot is too heavy, so it takes a 1-core
+    slot first (as the negotiator does) and gets the big one only in the next spin."""
+    pool = slots(1, prefix="big", Cpus=8, Pre=10) + slots(3, prefix="small", Cpus=1, Pre=0)
+    cfg = NegotiatorConfig(pre_job_rank="MY.Pre")
+    usage = UsageState(
+        0.0, {"a@cern.ch": SubmitterUsage(priority=1.0), "b@cern.ch": SubmitterUsage(priority=5.0)}
+    )
+    js = jobs(1, "a", 1, Requirements=Expr("TARGET.Cpus == 1")) + jobs(4, "b", 2)
+    result = negotiate(js, pool, cfg, usage, 0.0)
+    got = {m.job: m.slot.split("@")[0] for m in result.matches}
+    assert got == {"1.0": "small1", "2.0": "small2", "2.1": "big1", "2.2": "small3"}

@@ -195,11 +195,14 @@ class _Cycle:
             while entry.left > 0:
                 cand = ml.peek()
                 if cand is None:
+                    if ml.has_skipped():
+                        return False  # only slots heavier than what is left of the limit: next spin
                     ml.rejected = True
                     entry.reason = self._reason(ml)
                     break
                 if used + cand.weight > limit + _EPS:
-                    return False  # this spin's share is used up: resume next spin
+                    ml.skip(cand)  # as the negotiator does: try lighter candidates further down
+                    continue
                 cid = (
                     self.pool.claim(cand.slot, *cand.request, sub.name, entry.demand.group)
                     if cand.state == NO_PREEMPTION
@@ -278,6 +281,8 @@ class _Cycle:
         while True:
             spin += 1
             self.spins += 1
+            for ml in self.match_lists.values():
+                ml.restore()
             group_usage = group.usage if group is not None else 0.0
             if group is not None and group_usage >= group_quota - _EPS:
                 break

@@ -84,6 +84,7 @@ class MatchList:
         self._stale_batch = 64
         self._scan = 0  # expansion batches walk the sorted array from here
         self._cache_key = cache_key
+        self._parked: list[tuple] = []
         self._build(preemption_ok)
 
     # ---- evaluation helpers -----------------------------------------------------------------------
@@ -456,3 +457,25 @@ class MatchList:
             nxt = self._next_state(cand.slot)
             if nxt is not None:
                 heapq.heappush(self._heap, nxt)
+
+    def skip(self, cand: Candidate) -> None:
+        """Set the last peeked candidate aside for this spin (it weighs more than the submitter may
+        still take); :meth:`restore` puts it back when the pie spins again."""
+        if self._from_heap:
+            entry = heapq.heappop(self._heap)
+        else:
+            k = self._ptr
+            self._row_of.setdefault(cand.slot, k)
+            key = self._keys[k].tolist()
+            entry = (*key, cand.slot, int(self._versions[k]))
+            self._ptr += 1
+        self._parked.append(entry)
+
+    def has_skipped(self) -> bool:
+        return bool(self._parked)
+
+    def restore(self) -> None:
+        """A new spin: candidates set aside by :meth:`skip` are candidates again."""
+        for entry in self._parked:
+            heapq.heappush(self._heap, entry)
+        self._parked.clear()
