@@ -240,6 +240,7 @@ def test_transform_keeps_user_requirements(example_data):
     assert str(out["Requirements"]).startswith("(MY.FedUserRequirements) && ")
     assert out["FedPolicy"] == "cern"
     assert policy.apply_to_job(out) is out  # applied once, like the transform's REQUIREMENTS
+    assert policy.transform_job(job)["Requirements"] == out["Requirements"]  # alias the simulator uses
     assert "Requirements" not in Ad(x=1) and "FedPolicy" not in job  # input untouched
 
 

@@ -83,13 +83,13 @@ class CompiledPolicy:
     reading ``config_text``); ``config_text`` is the file for the central manager's config.d.
     """
 
-    federation: Federation
-    config_text: str
-    params: dict[str, str]
+    federation: Federation = field(repr=False)
+    config_text: str = field(repr=False)
+    params: dict[str, str] = field(repr=False)
     slot_rank: str  # the federation part of the rank (MY = slot, TARGET = job)
-    pre_job_rank: str
+    pre_job_rank: str = field(repr=False)
     job_requirements: str | None  # clause ANDed into each job's Requirements by the transform
-    transform: str | None  # body of JOB_TRANSFORM_CondorfedRequire
+    transform: str | None = field(repr=False)  # body of JOB_TRANSFORM_CondorfedRequire
     _fill: tuple[tuple[Rule, dict[str, int]], ...] = field(repr=False, default=())
     _prefer: tuple[tuple[Rule, dict[str, int]], ...] = field(repr=False, default=())
 
@@ -147,6 +147,10 @@ class CompiledPolicy:
         out["Requirements"] = Expr(f"(MY.{USER_REQ_ATTR}) && {clause}")
         out[MARKER_ATTR] = self.federation.name
         return out
+
+    #: Aliases some readers look for (the simulator's ``compiled_policy``).
+    transform_job = apply_to_job
+    apply_job_transform = apply_to_job
 
 
 def _holds(when: str | None, job: Ad) -> bool:
