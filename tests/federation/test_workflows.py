@@ -359,3 +359,11 @@ def test_two_members_are_both_authorized(joined, connector, effects):
     assert allowed(joined) == {"cluster-a@cm.example.org", "cluster-b@cm.example.org"}
     fed.unjoin("cluster-a", host_context="host", connector=connector, effects=effects)
     assert allowed(joined) == {"cluster-b@cm.example.org"}
+
+
+def test_init_after_join_keeps_the_members_authorized_and_changes_nothing(joined, connector, effects):
+    before = joined.host.snapshot()
+    result = do_init(joined, connector, effects)
+    assert joined.host.snapshot() == before
+    assert {c.action for c in result.changes} == {"unchanged"}
+    assert allowed(joined) == {"cluster-a@cm.example.org"}
