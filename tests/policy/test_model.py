@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (table rows read best on one line)
 """federation.yaml validation: every error is one line naming the file and the field path."""
 
 from __future__ import annotations
@@ -200,6 +201,18 @@ ERRORS = {
         _set(["fairshare"], {"groups": {"a": {"quota": 1, "acceptSurplus": "yes"}}}),
         "f.yaml: fairshare.groups.a.acceptSurplus: must be true or false",
     ),
+    "federation-name": (
+        _set(["federation", "name"], 'ce"rn'),
+        "f.yaml: federation.name: must be letters, digits",
+    ),
+    "trust-domain-space": (
+        _set(["federation", "trustDomain"], "a b"),
+        "f.yaml: federation.trustDomain: must be",
+    ),
+    "when-macro": (
+        _set(["rules"], [{"prefer": "b", "when": 'Owner == "$(USER)"'}]),
+        "f.yaml: rules[0].when: '$(' would be expanded as an HTCondor config macro",
+    ),
     "halflife": (_set(["fairshare"], {"halfLife": 0}), "f.yaml: fairshare.halfLife: must be > 0"),
     "group-dup-case": (
         _set(["fairshare"], {"groups": {"atlas": {"quota": 1}, "ATLAS": {"quota": 2}}}),
@@ -236,6 +249,11 @@ def test_accepted_rules(rules, minimal_data):
     data = minimal_data
     data["rules"] = rules
     assert len(parse_federation(data, "f.yaml").rules) == len(rules)
+
+
+def test_multiline_when_becomes_one_line(minimal_data):
+    minimal_data["rules"] = [{"prefer": "b", "when": "RequestGPUs > 0 &&\n  RequestCpus >= 1\n"}]
+    assert parse_federation(minimal_data, "f.yaml").rules[0].when == "RequestGPUs > 0 &&   RequestCpus >= 1"
 
 
 def test_load_federation_names_the_file(tmp_path):

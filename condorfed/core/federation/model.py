@@ -206,8 +206,10 @@ class _Model(BaseModel):
 
 
 class _Header(_Model):
-    name: str = Field(min_length=1)
-    trust_domain: str = Field(min_length=1)
+    # Both end up in HTCondor config text (a transform sets FedPolicy = "<name>"): no quotes,
+    # spaces or newlines.
+    name: str = Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    trust_domain: str = Field(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     negotiator_interval: float = Field(60.0, gt=0)
     controller_interval: float = Field(60.0, gt=0)
 
@@ -276,6 +278,8 @@ _MESSAGES = {
     "too_short": "must not be empty",
     "string_too_short": "must not be empty",
     "literal_error": "must be one of {expected}",
+    "string_pattern_mismatch": "must be letters, digits, '.', '_' and '-' (starting alphanumeric)",
+    "string_too_long": "must be at most {max_length} characters",
 }
 
 
@@ -405,6 +409,12 @@ def _rule(raw: dict[str, Any], i: int, source: str) -> Rule:
         if not isinstance(when, str):
             raise ConfigError(f"{source}: {where}.when: must be a ClassAd expression string")
         check_syntax(when, f"{source}: {where}.when")
+        if "$(" in when:
+            raise ConfigError(
+                f"{source}: {where}.when: '$(' would be expanded as an HTCondor config macro; "
+                "not allowed in rules"
+            )
+        when = when.replace("\r", " ").replace("\n", " ").strip()  # one config line
         if "target" in job_references_scope(when):
             raise ConfigError(
                 f"{source}: {where}.when: is evaluated against the job ad alone; TARGET is not available"
