@@ -14,24 +14,13 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import logging
-import os
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from condorfed.adapters.htcondor_collector import STATUS_PROJECTION, CollectorStartdReader, StartdReader
-from condorfed.adapters.kube import (
-    ClusterClient,
-    KubeClient,
-    RetryPolicy,
-    UnreachableError,
-    connect,
-    object_ref,
-)
+from condorfed.adapters.kube import ClusterClient, UnreachableError, object_ref
 from condorfed.core import idtoken
-from condorfed.core.classads import Ad
 from condorfed.core.render.options import (
     COLLECTOR_SERVICE,
     DEFAULT_NAMESPACE,
@@ -48,6 +37,15 @@ from condorfed.core.render.options import (
 from condorfed.core.render.render import join_secret_refs, render_init, render_join
 from condorfed.errors import ClusterError, ConfigError, PoolError, TokenError
 from condorfed.workflows.federation_apply import Change, execute, plan
+from condorfed.workflows.federation_common import (
+    DEFAULT_CONNECTOR,
+    REAL_EFFECTS,
+    Connector,
+    Effects,
+    deletion_order,
+    ordered,
+    require_registry,
+)
 from condorfed.workflows.federation_registry import (
     Member,
     Registry,
@@ -55,69 +53,25 @@ from condorfed.workflows.federation_registry import (
     read_registry,
     update_registry,
 )
+from condorfed.workflows.federation_status import FederationStatus, MemberStatus, count_cores, status
 
-log = logging.getLogger(__name__)
+__all__ = [
+    "Connector",
+    "Effects",
+    "FederationStatus",
+    "InitResult",
+    "JoinRequest",
+    "JoinResult",
+    "MemberStatus",
+    "UnjoinResult",
+    "count_cores",
+    "init",
+    "join",
+    "status",
+    "unjoin",
+]
 
 MEMBER_AUTHZ = ("READ", "ADVERTISE_MASTER", "ADVERTISE_STARTD")
-
-# Apply order: what others refer to first (namespace, identities, config), workloads last.
-_KIND_ORDER = {
-    k: i
-    for i, k in enumerate(
-        (
-            "Namespace",
-            "PriorityClass",
-            "ServiceAccount",
-            "ClusterRole",
-            "ClusterRoleBinding",
-            "Role",
-            "RoleBinding",
-            "Secret",
-            "ConfigMap",
-            "PersistentVolumeClaim",
-            "Service",
-            "PodDisruptionBudget",
-            "StatefulSet",
-            "Deployment",
-            "DaemonSet",
-        )
-    )
-}
-
-
-def ordered(objects: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """Objects in apply order (a stable sort, so the renderer's order holds within a kind)."""
-    return sorted(objects, key=lambda o: _KIND_ORDER.get(o.get("kind", ""), len(_KIND_ORDER)))
-
-
-@dataclass(frozen=True)
-class Connector:
-    """How to reach clusters: the kubeconfig, request timeout and retries; ``probe_timeout`` bounds how
-    long `status` (and `unjoin --force`) wait for a member that may be down."""
-
-    kubeconfig: str | None = None
-    timeout: float = 10.0
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    probe_timeout: float = 3.0
-    sleep: Callable[[float], None] = time.sleep
-
-    def connect(self, context: str | None) -> KubeClient:
-        return connect(context, self.kubeconfig, timeout=self.timeout, retry=self.retry, sleep=self.sleep)
-
-    def probe(self, context: str | None) -> KubeClient:
-        once = RetryPolicy(attempts=1, deadline=self.probe_timeout * 2)
-        return connect(context, self.kubeconfig, timeout=self.probe_timeout, retry=once, sleep=self.sleep)
-
-
-@dataclass(frozen=True)
-class Effects:
-    """The clock and randomness the workflows use, injectable for tests."""
-
-    now: Callable[[], float] = time.time
-    random_bytes: Callable[[int], bytes] = os.urandom
-    sleep: Callable[[float], None] = time.sleep
-    monotonic: Callable[[], float] = time.monotonic
-
 
 # ---------------------------------------------------------------------------------------------- init
 
@@ -142,8 +96,8 @@ def init(
     opts: InitOptions,
     *,
     host_context: str | None,
-    connector: Connector = Connector(),
-    effects: Effects = Effects(),
+    connector: Connector = DEFAULT_CONNECTOR,
+    effects: Effects = REAL_EFFECTS,
 ) -> InitResult:
     """Deploy the host objects (central manager, schedd, collector Service, pool key, config) and the
     registry. Idempotent: the pool key is generated once and reused after."""
@@ -230,8 +184,8 @@ class JoinResult:
 def join(
     req: JoinRequest,
     *,
-    connector: Connector = Connector(),
-    effects: Effects = Effects(),
+    connector: Connector = DEFAULT_CONNECTOR,
+    effects: Effects = REAL_EFFECTS,
     reader_factory: Callable[[str | None], StartdReader] = CollectorStartdReader,
 ) -> JoinResult:
     """Join a member cluster: every check first, then member objects, the registry entry and the
@@ -240,7 +194,7 @@ def join(
     validate_dns1123_label(req.cluster, "cluster name")
     host = connector.connect(req.host_context)
     member = connector.connect(req.cluster_context)
-    registry = _require_registry(host, req.namespace)
+    registry = require_registry(host, req.namespace)
     uid = member.namespace_uid()
     _refuse_duplicates(registry, req.cluster, uid, member)
     member_ns = req.member_namespace or req.namespace
@@ -363,8 +317,8 @@ def unjoin(
     namespace: str = DEFAULT_NAMESPACE,
     force: bool = False,
     drain_timeout: float | None = None,
-    connector: Connector = Connector(),
-    effects: Effects = Effects(),
+    connector: Connector = DEFAULT_CONNECTOR,
+    effects: Effects = REAL_EFFECTS,
 ) -> UnjoinResult:
     """Drain the member's startds (deleting the DaemonSet runs each pod's preStop drain), delete what
     `join` created there, drop the member from the registry and revoke its token on the host.
@@ -373,7 +327,7 @@ def unjoin(
     """
     validate_dns1123_label(cluster, "cluster name")
     host = connector.connect(host_context)
-    registry = _require_registry(host, namespace)
+    registry = require_registry(host, namespace)
     entry = registry.members.get(cluster)
     if entry is None:
         known = ", ".join(sorted(registry.members)) or "none"
@@ -434,7 +388,7 @@ def _drain_and_delete(
     skip = {"DaemonSet", "Namespace"} if keep_namespace else {"DaemonSet"}
     rest = [o for o in objects if o["kind"] not in skip] + secret_refs
     # Newest first; the Namespace goes last and takes whatever namespaced objects are left with it.
-    for obj in sorted(rest, key=lambda o: -_KIND_ORDER.get(o["kind"], len(_KIND_ORDER))):
+    for obj in deletion_order(rest):
         meta = obj["metadata"]
         gone = member.delete(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
         changes.append(Change(member.context, object_ref(obj), "delete" if gone else "absent"))
@@ -458,165 +412,7 @@ def _wait_pods_gone(
         effects.sleep(min(5.0, bound))
 
 
-# ---------------------------------------------------------------------------------------------- status
-
-
-@dataclass(frozen=True)
-class MemberStatus:
-    name: str
-    context: str
-    phase: str
-    reachable: bool
-    error: str | None
-    cloud: bool
-    provider: str
-    weight: float
-    desired: int | None = None
-    ready: int | None = None
-    updated: int | None = None
-    startds: int = 0
-    cores_total: int = 0
-    cores_claimed: int = 0
-    cores_unclaimed: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-@dataclass(frozen=True)
-class FederationStatus:
-    context: str
-    namespace: str
-    trust_domain: str
-    collector: str | None
-    collector_error: str | None
-    members: list[MemberStatus]
-
-    @property
-    def totals(self) -> dict[str, int]:
-        keys = ("startds", "cores_total", "cores_claimed", "cores_unclaimed")
-        out = {k: sum(getattr(m, k) for m in self.members) for k in keys}
-        out["members"] = len(self.members)
-        out["reachable"] = sum(1 for m in self.members if m.reachable)
-        return out
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "context": self.context,
-            "namespace": self.namespace,
-            "trust_domain": self.trust_domain,
-            "collector": self.collector,
-            "collector_error": self.collector_error,
-            "members": [m.to_json() for m in self.members],
-            "totals": self.totals,
-        }
-
-
-def status(
-    *,
-    host_context: str | None,
-    namespace: str = DEFAULT_NAMESPACE,
-    collector: str | None = None,
-    connector: Connector = Connector(),
-    reader_factory: Callable[[str | None], StartdReader] = CollectorStartdReader,
-) -> FederationStatus:
-    """Every member: reachable or not (within the probe timeout), its DaemonSet's counts, and its
-    startds and cores as the host collector sees them. An unreachable member or collector is reported,
-    never raised."""
-    host = connector.connect(host_context)
-    registry = _require_registry(host, namespace)
-    init_opts = registry.init_options()
-    address = collector or init_opts.collector_address
-    ads: list[Ad] = []
-    collector_error = None
-    try:
-        ads = reader_factory(address).startd_ads("FedCluster =!= undefined", STATUS_PROJECTION)
-    except PoolError as exc:
-        collector_error = str(exc)
-    by_cluster: dict[str, list[Ad]] = {}
-    for ad in ads:
-        by_cluster.setdefault(str(ad.get("FedCluster")), []).append(ad)
-    members = [
-        _member_status(connector, entry, by_cluster.get(name, []))
-        for name, entry in sorted(registry.members.items())
-    ]
-    return FederationStatus(
-        host.context, namespace, init_opts.trust_domain, address, collector_error, members
-    )
-
-
-def _member_status(connector: Connector, entry: Member, ads: list[Ad]) -> MemberStatus:
-    counts = count_cores(ads)
-    base = MemberStatus(
-        name=entry.name,
-        context=entry.context,
-        phase=entry.phase,
-        reachable=False,
-        error=None,
-        cloud=entry.cloud,
-        provider=entry.provider,
-        weight=entry.weight,
-        **counts,
-    )
-    try:
-        client = connector.probe(entry.context)
-        ds = client.get("apps/v1", "DaemonSet", STARTD_NAME, entry.namespace)
-    except ClusterError as exc:
-        return dataclasses.replace(base, error=str(exc))
-    st = (ds or {}).get("status") or {}
-    return dataclasses.replace(
-        base,
-        reachable=True,
-        error=None if ds else f"DaemonSet {entry.namespace}/{STARTD_NAME} not found",
-        desired=st.get("desiredNumberScheduled", 0) if ds else None,
-        ready=st.get("numberReady", 0) if ds else None,
-        updated=st.get("updatedNumberScheduled", 0) if ds else None,
-    )
-
-
-def count_cores(ads: Sequence[Ad]) -> dict[str, int]:
-    """Startds and cores from slot ads. A partitionable slot holds its unclaimed cores (``Cpus``) out of
-    ``TotalSlotCpus``; each dynamic slot carved from it is claimed; a static slot counts by its State."""
-    machines = set()
-    total = claimed = unclaimed = 0
-    for ad in ads:
-        machines.add(str(ad.get("Machine") or ad.get("Name")))
-        cpus = _int(ad.get("Cpus"))
-        slot_type = str(ad.get("SlotType") or "")
-        if slot_type == "Partitionable" or ad.get("PartitionableSlot") is True:
-            total += _int(ad.get("TotalSlotCpus")) or cpus
-            unclaimed += cpus
-        elif slot_type == "Dynamic":
-            claimed += cpus
-        else:
-            total += cpus
-            if str(ad.get("State")) == "Claimed":
-                claimed += cpus
-            else:
-                unclaimed += cpus
-    return {
-        "startds": len(machines),
-        "cores_total": total,
-        "cores_claimed": claimed,
-        "cores_unclaimed": unclaimed,
-    }
-
-
-def _int(value: object) -> int:
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
-
-
 # ---------------------------------------------------------------------------------------------- helpers
-
-
-def _require_registry(host: ClusterClient, namespace: str) -> Registry:
-    registry = read_registry(host, namespace)
-    if registry is None or not registry.init:
-        raise ClusterError(
-            f"context {host.context!r}: no federation in namespace {namespace!r}; "
-            f"run condorfed init --host-context {host.context} first"
-        )
-    return registry
 
 
 def _refuse_duplicates(registry: Registry, name: str, uid: str, member: ClusterClient) -> None:
