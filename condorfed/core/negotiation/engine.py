@@ -176,8 +176,20 @@ class _Cycle:
                 job["SubmitterGroup"] = sub.group.name
                 job["SubmitterGroupQuota"] = sub.group.quota
             remaining = sum(e.left for e in sub.entries if e.ac == entry.ac)
+            cache_key = None
+            if self.pool.cache_matches and not (self.slot_side & _INJECTED) and not _mentions(job, _INJECTED):
+                cache_key = (self.ev.name, self.ac_key_of[entry.ac])
             ml = MatchList(
-                job, sub.name, self.pool, self.ev, self.cfg, remaining=remaining, preemption_ok=True
+                job,
+                sub.name,
+                self.pool,
+                self.ev,
+                self.cfg,
+                remaining=remaining,
+                preemption_ok=True,
+                cache_key=cache_key,
+                submitter_prio=sub.eup,
+                remote_prio=lambda who: self.eup(who, None),
             )
             self.match_lists[entry.ac] = ml
         return ml

@@ -25,6 +25,7 @@ from condorfed.core.negotiation.pool import MATCH_CACHE_ENTRIES, RESOURCES, Matc
 FLT_MAX = 3.4028234663852886e38
 NO_PREEMPTION, RANK_PREEMPTION, PRIO_PREEMPTION = 2, 1, 0
 _EXPAND_CAP = 512  # states per p-slot evaluated in one go
+SMALL_BATCH = 24  # up to this many changed slots are evaluated alone (pair by pair); more: the whole table
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,11 @@ class MatchList:
         remaining: int,
         preemption_ok: bool,
         cache_key: tuple | None = None,
+        submitter_prio: float = 0.0,
+        remote_prio=None,
     ) -> None:
+        self.submitter_prio = submitter_prio
+        self.remote_prio = remote_prio or (lambda name: 0.0)
         self.job = job
         self.submitter = submitter
         self.pool = pool
@@ -193,7 +198,7 @@ class MatchList:
             pool.match_cache.popitem(last=False)
         stale = alive_idx[cache.versions[alive_idx] != pool.version[alive_idx]]
         if len(stale):
-            rows = SlotRows(pool, alive_idx if len(stale) * 10 > len(alive_idx) else stale)
+            rows = SlotRows(pool, alive_idx if len(stale) > SMALL_BATCH else stale)
             job_ok, slot_ok, keys = self._match_and_keys(rows)
             req = self._requests(rows)
             idx = rows.rows
@@ -221,10 +226,15 @@ class MatchList:
         slot_rank = ev.number("MY.Rank", crow, job, 0.0)
         current = ev.number("MY.CurrentRank", crow, job, 0.0)
         by_rank = slot_rank > current
-        mine = np.array([pool.remote[int(s)] == self.submitter for s in rows_idx[ck]], dtype=bool)
         req_text = (cfg.preemption_requirements or "").strip()
         if req_text and req_text.lower() not in ("false", "0"):
-            by_prio = ev.truth(req_text, crow, job) & ~mine
+            # The holder's priority must be no better than ours, PREEMPTION_REQUIREMENTS must hold,
+            # and the slot must rank the new job at least as high as the running one.
+            mine = self.submitter_prio
+            worse = np.array(
+                [self.remote_prio(pool.remote[int(s)] or "") >= mine for s in rows_idx[ck]], dtype=bool
+            )
+            by_prio = worse & (slot_rank >= current) & ev.truth(req_text, crow, job)
         else:
             by_prio = np.zeros(len(ck), dtype=bool)
         pr = ev.number(cfg.preemption_rank, crow, job, -FLT_MAX) if cfg.preemption_rank else np.zeros(len(ck))
