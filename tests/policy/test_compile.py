@@ -271,3 +271,15 @@ def test_route_agrees_with_compiled_config(job, rich_data, example_data):
     for data in (rich_data, example_data):
         fed = parse_federation(data, "f.yaml")
         check_agreement(fed, compile_policy(fed), job)
+
+
+def test_route_is_memoized_by_the_referenced_attributes(example_data):
+    policy = compile_policy(parse_federation(example_data, "f.yaml"))
+    a = policy.route(Ad(AcctGroup="tpu", Owner="x", RequestCpus=1))
+    b = policy.route(Ad(AcctGroup="tpu", Owner="y", RequestCpus=8))  # differs only where no rule looks
+    assert a is b and a.allowed == ("gcp",)
+    # an expression-valued attribute is evaluated, never looked up by its text
+    c = policy.route(Ad(AcctGroup=Expr('strcat("tp", "u")')))
+    assert c.allowed == ("gcp",)
+    d = policy.route(Ad(AcctGroup=Expr('strcat("cm", "s")')))
+    assert d.allowed == ("meyrin", "prevessin", "exoscale", "tsystems", "gcp")

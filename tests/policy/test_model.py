@@ -1,4 +1,3 @@
-# ruff: noqa: E501  (table rows read best on one line)
 """federation.yaml validation: every error is one line naming the file and the field path."""
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from condorfed.core.classads import Ad, Expr, compile_expr
+from condorfed.core.classads import Ad, Expr, compile_expr, references
 from condorfed.core.federation.expressions import scoped
 from condorfed.core.federation.model import Federation, Rule
 
@@ -39,6 +39,8 @@ HTCONDOR_DEFAULT_PRE_JOB_RANK = (
     "(10000000 * My.Rank) + (1000000 * (RemoteOwner =?= UNDEFINED)) - (100000 * Cpus) - Memory"
 )
 RANK_SCALE = 1_000_000_000
+_CACHE_LIMIT = 65536
+_MISSING = object()
 RANK_MACRO = "CONDORFED_SLOT_RANK"
 #: Where the transform keeps the job's own Requirements.
 USER_REQ_ATTR = "FedUserRequirements"
@@ -92,33 +94,59 @@ class CompiledPolicy:
     transform: str | None = field(repr=False)  # body of JOB_TRANSFORM_CondorfedRequire
     _fill: tuple[tuple[Rule, dict[str, int]], ...] = field(repr=False, default=())
     _prefer: tuple[tuple[Rule, dict[str, int]], ...] = field(repr=False, default=())
+    _refs: tuple[str, ...] = field(repr=False, default=())
+    _hits_cache: dict[tuple, tuple[bool, ...]] = field(repr=False, compare=False, default_factory=dict)
+    _routing_cache: dict[tuple[bool, ...], Routing] = field(repr=False, compare=False, default_factory=dict)
 
     def route(self, job: Ad) -> Routing:
-        """Allowed clusters, order and deciding rule for ``job`` (see :class:`Routing`)."""
+        """Allowed clusters, order and deciding rule for ``job`` (see :class:`Routing`).
+
+        Memoized: the answer depends only on which ``when`` conditions hold, and those only on
+        the job attributes the conditions reference.
+        """
+        key = self._value_key(job)
+        hits = None if key is None else self._hits_cache.get(key)
+        if hits is None:
+            hits = tuple(_holds(r.when, job) for r in self.federation.rules)
+            if key is not None:
+                if len(self._hits_cache) >= _CACHE_LIMIT:
+                    self._hits_cache.clear()
+                self._hits_cache[key] = hits
+        routing = self._routing_cache.get(hits)
+        if routing is None:
+            routing = self._routing_cache[hits] = self._route_hits(hits)
+        return routing
+
+    def _value_key(self, job: Ad) -> tuple | None:
+        values = job.lower_items()
+        key = []
+        for name in self._refs:
+            v = values.get(name, _MISSING)
+            if isinstance(v, Expr):
+                return None  # an expression may reference anything: evaluate every time
+            key.append((type(v), v))
+        return tuple(key)
+
+    def _route_hits(self, hits: tuple[bool, ...]) -> Routing:
         fed = self.federation
         names = fed.cluster_names
         allowed = set(names)
         decided: str | None = None
-        matched: list[int] = []
-        hits = [_holds(r.when, job) for r in fed.rules]
-        for i, (rule, hit) in enumerate(zip(fed.rules, hits, strict=True)):
-            if hit:
-                matched.append(i)
+        for rule, hit in zip(fed.rules, hits, strict=True):
             if hit and rule.kind == "require":
                 allowed &= set(rule.clusters)
                 decided = decided or rule.describe()
+        held = {id(rule) for rule, hit in zip(fed.rules, hits, strict=True) if hit}
         fill = dict.fromkeys(names, 0)
+        fill_rule = None
         for rule, scores in self._fill:
-            if _holds(rule.when, job):
-                fill = scores
-                fill_rule = rule.describe()
+            if id(rule) in held:
+                fill, fill_rule = scores, rule.describe()
                 break
-        else:
-            fill_rule = None
         prefer = dict.fromkeys(names, 0)
         prefer_rule = None
         for rule, scores in self._prefer:
-            if _holds(rule.when, job):
+            if id(rule) in held:
                 prefer_rule = prefer_rule or rule.describe()
                 prefer = {n: max(prefer[n], scores[n]) for n in names}
         base = len(names) + 2
@@ -133,7 +161,8 @@ class CompiledPolicy:
                 tiers[-1] = (*tiers[-1], n)
             else:
                 tiers.append((n,))
-        return Routing(tuple(ok), order, tuple(tiers), ranks, decided, tuple(matched))
+        matched = tuple(i for i, hit in enumerate(hits) if hit)
+        return Routing(tuple(ok), order, tuple(tiers), ranks, decided, matched)
 
     def apply_to_job(self, job: Ad) -> Ad:
         """The job ad as the schedd's transform leaves it: the require clause ANDed in, once."""
@@ -227,6 +256,15 @@ def _group_params(fed: Federation) -> dict[str, str]:
     return params
 
 
+def _when_references(fed: Federation) -> tuple[str, ...]:
+    """Lower-case job attribute names the rule conditions read (what route()'s answer depends on)."""
+    names: set[str] = set()
+    for rule in fed.rules:
+        if rule.when is not None:
+            names |= {name for scope, name in references(rule.when) if scope in (None, "my")}
+    return tuple(sorted(names))
+
+
 def compile_policy(fed: Federation) -> CompiledPolicy:
     """Compile ``fed`` into HTCondor config text plus the same values as a dict."""
     fills = tuple((r, _fill_scores(fed, r)) for r in fed.rules if r.kind == "fill")
@@ -288,6 +326,7 @@ def compile_policy(fed: Federation) -> CompiledPolicy:
         transform=transform,
         _fill=fills,
         _prefer=prefers,
+        _refs=_when_references(fed),
     )
 
 
