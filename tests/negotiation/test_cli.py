@@ -104,3 +104,14 @@ def test_bad_config_is_one_line_and_exit_2(tmp_path, capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and str(conf) in err
+
+
+@pytest.mark.skipif(not (ROOT / "examples" / "federation.yaml").is_file(), reason="no example federation")
+def test_federation_policy_is_layered_on_the_config():
+    res = run(
+        ["negotiate", *example_args(), "--federation", str(ROOT / "examples" / "federation.yaml"), "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    with_policy = json.loads(res.output)["groups"]
+    without = json.loads(run(["negotiate", *example_args(), "--json"]).output)["groups"]
+    assert with_policy and set(with_policy) != set(without)  # the federation's GROUP_NAMES win
