@@ -216,7 +216,7 @@ def apply_policy_file(
     kubeconfig: str | None = None,
     dry_run: bool = False,
 ) -> ApplyResult:
-    from condorfed.workflows.federation import Connector
+    from condorfed.workflows.federation_common import Connector
 
     fed = load_federation(path)
     host = Connector(kubeconfig=kubeconfig).connect(host_context)
