@@ -9,8 +9,10 @@ no write at all.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal
 
 from condorfed.adapters.kube import ClusterClient, object_ref
@@ -98,14 +100,31 @@ def _normalized(obj: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _contains(live: Any, desired: Any) -> bool:
+# Maps whose values are resource quantities, which API servers store in canonical form (1024Mi -> 1Gi).
+_QUANTITY_MAPS = frozenset({"requests", "limits", "capacity", "allocatable", "hard"})
+_SUFFIXES = {"m": Decimal("0.001"), "": Decimal(1)}
+_SUFFIXES.update({s: Decimal(10) ** (3 * i) for i, s in enumerate("kMGTPE", start=1)})
+_SUFFIXES.update({s + "i": Decimal(2) ** (10 * i) for i, s in enumerate("KMGTPE", start=1)})
+_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+
+
+def quantity(value: Any) -> Decimal | None:
+    """A Kubernetes resource quantity as a number (None when it is not one)."""
+    m = _QUANTITY.match(str(value))
+    return None if m is None else Decimal(m.group(1)) * _SUFFIXES[m.group(2) or ""]
+
+
+def _contains(live: Any, desired: Any, quantities: bool = False) -> bool:
     """True when every field of ``desired`` is in ``live`` with the same value (live may hold more:
-    defaults, status, server metadata)."""
+    defaults, status, server metadata). Under ``resources.requests``/``limits`` and the like, quantities
+    are compared by value."""
     if isinstance(desired, Mapping):
         if not isinstance(live, Mapping):
             return False
         return all(
-            _contains(live[k], v) if k in live else v in (None, {}, [], "")  # the server drops empties
+            _contains(live[k], v, quantities or k in _QUANTITY_MAPS)
+            if k in live
+            else v in (None, {}, [], "")  # the server drops empties
             for k, v in desired.items()
             if k != "status"
         )
@@ -117,6 +136,8 @@ def _contains(live: Any, desired: Any) -> bool:
         )
     if isinstance(desired, bool) or isinstance(live, bool):
         return desired is live
+    if quantities and quantity(desired) is not None:
+        return quantity(desired) == quantity(live)
     if isinstance(desired, int | float) and isinstance(live, int | float):
         return float(desired) == float(live)
     return bool(desired == live)

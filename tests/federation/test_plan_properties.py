@@ -33,3 +33,23 @@ def test_applied_objects_plan_unchanged_and_edits_plan_update(client, data, labe
     key = next(iter(data))
     edited = {**obj, "data": {**data, key: data[key] + "x"}}
     assert [s.change.action for s in plan(client, [edited])] == ["update"]
+
+
+@pytest.mark.parametrize(
+    ("desired", "live", "same"),
+    [
+        ("1024Mi", "1Gi", True),
+        ("1000m", "1", True),
+        ("0.5", "500m", True),
+        ("2Gi", "2G", False),  # binary and decimal suffixes differ
+        ("100m", "0.1", True),
+        ("1", "2", False),
+    ],
+)
+def test_resource_quantities_compare_by_value(desired, live, same):
+    from condorfed.workflows.federation_apply import _contains
+
+    spec = {"resources": {"requests": {"memory": desired}}}
+    assert _contains({"resources": {"requests": {"memory": live}}}, spec) is same
+    # outside resource maps a string is a string: ConfigMap data "1024Mi" is not "1Gi"
+    assert _contains({"data": {"memory": live}}, {"data": {"memory": desired}}) is (desired == live)
