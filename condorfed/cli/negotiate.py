@@ -11,7 +11,11 @@ from condorfed.cli.output import emit_json, emit_table
 
 def _summary_rows(run) -> tuple[list, list, list, list]:
     r = run.result
-    matches = [(m.job, m.slot, m.submitter, m.group or "", m.preempting or "") for m in r.matches]
+    preempting = any(m.preempting for m in r.matches)
+    matches = [
+        (m.job, m.slot, m.submitter, m.group or "", *([m.preempting or ""] if preempting else []))
+        for m in r.matches
+    ]
     subs = [
         (n, f"{s.eup:.1f}", f"{s.limit:.1f}", s.matched, f"{s.usage:g}")
         for n, s in sorted(r.submitters.items())
