@@ -28,7 +28,9 @@ def _summary_rows(run) -> tuple[list, list, list, list]:
         (sub, reason, n)
         for (reason, sub), n in sorted(reasons.items(), key=lambda x: (x[0][1] or "", x[0][0]))
     ]
-    return matches, subs, groups, unmatched
+    columns = ["job", "slot", "submitter", "group"] + (["preempting"] if preempting else [])
+    title = f"Matches ({len(matches)} of {len(matches) + len(r.unmatched)} idle jobs, {run.slots} slot ads)"
+    return (title, columns, matches), subs, groups, unmatched
 
 
 @click.command("negotiate")
@@ -45,25 +47,12 @@ def negotiate(jobs, machines, config, usage, write_usage, now, federation, owner
     """Predict one negotiation cycle: which idle job goes to which slot, and why others wait."""
     from condorfed.workflows.negotiate import run_negotiation
 
-    run = run_negotiation(
-        jobs,
-        machines,
-        config=config,
-        usage=usage,
-        write_usage_to=write_usage,
-        now=now,
-        federation=federation,
-        owner=owner,
-    )
+    run = run_negotiation(jobs, machines, config=config, usage=usage, write_usage_to=write_usage, now=now,
+                          federation=federation, owner=owner)  # fmt: skip
     if as_json:
         return emit_json(run.result.to_json())
     matches, subs, groups, unmatched = _summary_rows(run)
-    emit_table(
-        f"Matches ({len(matches)} of {len(matches) + len(run.result.unmatched)} idle jobs, "
-        f"{run.slots} slot ads)",
-        ["job", "slot", "submitter", "group", "preempting"],
-        matches,
-    )
+    emit_table(*matches)
     emit_table("Submitters", ["submitter", "EUP", "limit", "matched", "in use"], subs)
     if groups:
         emit_table("Accounting groups", ["group", "quota", "allocated", "in use"], groups)
