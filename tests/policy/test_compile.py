@@ -71,11 +71,16 @@ def test_default_pre_job_rank_is_htcondors(tmp_path):
 def test_htcondor_parser_reads_every_param(which, example_data, rich_data, tmp_path):
     fed = parse_federation(example_data if which == "example" else rich_data, "f.yaml")
     policy = compile_policy(fed)
-    names = [*policy.params, "JOB_TRANSFORM_NAMES"]
+    names = [*policy.params, "JOB_TRANSFORM_NAMES", "ADD_SIGNIFICANT_ATTRIBUTES"]
     got = read_params(policy.config_text, names, tmp_path)
     for name, value in policy.params.items():
         assert _same(value, got[name]), (name, value, got[name])
     assert got["JOB_TRANSFORM_NAMES"].split() == [TRANSFORM_NAME]
+    expected = {
+        "example": ["RequestGPUs", "AcctGroup"],
+        "rich": ["Owner", "RequestGPUs", "RequestMemory", "AcctGroup"],
+    }
+    assert got["ADD_SIGNIFICANT_ATTRIBUTES"].split() == expected[which]
     assert got["NEGOTIATOR_PRE_JOB_RANK"].endswith(f"+ ({HTCONDOR_DEFAULT_PRE_JOB_RANK})")
 
 

@@ -125,6 +125,17 @@ def scoped(text: str, scope: str) -> str:
     return "".join(out)
 
 
+_PINNED = re.compile(r"(?<![\w.])TARGET\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def job_attribute_names(text: str) -> list[str]:
+    """Job attributes ``text`` reads, in first-seen order and spelling (``text`` uses no TARGET)."""
+    seen: dict[str, str] = {}
+    for name in _PINNED.findall(scoped(text, "TARGET")):
+        seen.setdefault(name.lower(), name)
+    return list(seen.values())
+
+
 def _split_top_level(text: str, op: str) -> list[str]:
     parts: list[str] = []
     depth, start, i = 0, 0, 0

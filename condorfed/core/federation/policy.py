@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from condorfed.core.classads import Ad, Expr, compile_expr, references
-from condorfed.core.federation.expressions import scoped
+from condorfed.core.federation.expressions import job_attribute_names, scoped
 from condorfed.core.federation.model import Federation, Rule
 
 #: HTCondor 24's default NEGOTIATOR_PRE_JOB_RANK (tests check it against htcondor2.param).
@@ -256,6 +256,14 @@ def _group_params(fed: Federation) -> dict[str, str]:
     return params
 
 
+def _significant_attributes(fed: Federation) -> list[str]:
+    seen: dict[str, str] = {}
+    for rule in fed.rules:
+        for name in job_attribute_names(rule.when) if rule.when else ():
+            seen.setdefault(name.lower(), name)
+    return list(seen.values())
+
+
 def _when_references(fed: Federation) -> tuple[str, ...]:
     """Lower-case job attribute names the rule conditions read (what route()'s answer depends on)."""
     names: set[str] = set()
@@ -294,6 +302,12 @@ def compile_policy(fed: Federation) -> CompiledPolicy:
         f"NEGOTIATOR_PRE_JOB_RANK = {RANK_SCALE} * ($({RANK_MACRO})) + ({HTCONDOR_DEFAULT_PRE_JOB_RANK})",
         f"NEGOTIATOR_INTERVAL = {_fmt(fed.negotiator_interval)}",
     ]
+    significant = _significant_attributes(fed)
+    if significant:
+        lines += [
+            "# Job attributes the rules read: autoclusters must not merge jobs that differ in them.",
+            f"ADD_SIGNIFICANT_ATTRIBUTES = $(ADD_SIGNIFICANT_ATTRIBUTES) {' '.join(significant)}",
+        ]
     params: dict[str, str] = {
         RANK_MACRO: slot_rank,
         "NEGOTIATOR_PRE_JOB_RANK": pre_job_rank,
