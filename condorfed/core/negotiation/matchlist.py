@@ -21,6 +21,7 @@ from condorfed.core.classads.values import Ad, Expr
 from condorfed.core.negotiation.config import NegotiatorConfig
 from condorfed.core.negotiation.evaluation import Evaluator, SlotRows
 from condorfed.core.negotiation.pool import MATCH_CACHE_ENTRIES, RESOURCES, MatchCache, SlotPool
+from condorfed.core.negotiation.slotonly import shareable, slot_values
 
 FLT_MAX = 3.4028234663852886e38
 NO_PREEMPTION, RANK_PREEMPTION, PRIO_PREEMPTION = 2, 1, 0
@@ -93,6 +94,14 @@ class MatchList:
         self._build(preemption_ok)
 
     # ---- evaluation helpers -----------------------------------------------------------------------
+    def _slot_number(self, expr: str | None, rows: SlotRows, default: float) -> np.ndarray:
+        """A slot-side rank (MY = slot); shared across autoclusters when the job cannot affect it."""
+        if not expr:
+            return np.zeros(len(rows))
+        if not rows.overrides and shareable(self.pool, expr, self.job):
+            return slot_values(self.pool, self.ev, expr, default, np.asarray(rows.rows, dtype=np.int64))
+        return self.ev.number(expr, rows, self.job, default)
+
     def _job_number(self, attr: str, rows: SlotRows, default: float) -> np.ndarray:
         """A job attribute's value against each row; a literal needs no evaluation."""
         v = self.job.get(attr)
@@ -124,9 +133,9 @@ class MatchList:
         n = len(rows)
         job_ok = ev.truth("MY.Requirements", job, rows) if "Requirements" in job else np.zeros(n, bool)
         slot_ok = ev.truth("MY.Requirements", rows, job)
-        pre = ev.number(cfg.pre_job_rank, rows, job, -FLT_MAX) if cfg.pre_job_rank else np.zeros(n)
+        pre = self._slot_number(cfg.pre_job_rank, rows, -FLT_MAX)
         rank = self._job_number("Rank", rows, 0.0)
-        post = ev.number(cfg.post_job_rank, rows, job, -FLT_MAX) if cfg.post_job_rank else np.zeros(n)
+        post = self._slot_number(cfg.post_job_rank, rows, -FLT_MAX)
         return job_ok, slot_ok, np.column_stack([pre, rank, post])
 
     # ---- construction -------------------------------------------------------------------------------

@@ -1,0 +1,99 @@
+"""Slot-side expressions that cannot see the job: evaluated once per pool state, shared by every
+autocluster.
+
+``NEGOTIATOR_PRE_JOB_RANK``/``POST_JOB_RANK`` (and often START) are evaluated with MY = slot. When
+such an expression, followed through the slot ads' own attributes, has no ``TARGET.`` reference, the
+job can reach it only through Old-ClassAd fallback: an unscoped name that some slot ad lacks is looked
+up in the job. For a job that has none of those names, the value is the same as against an empty ad,
+so one evaluation (per slot version) serves every such autocluster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from condorfed.core.classads.values import Ad, Expr
+from condorfed.core.negotiation.evaluation import Evaluator, SlotRows
+from condorfed.core.negotiation.pool import SlotPool
+from condorfed.core.negotiation.refs import references
+
+_EMPTY = Ad()
+SMALL_BATCH = 24
+
+
+@dataclass(frozen=True)
+class SlotExprInfo:
+    sees_target: bool  # some TARGET. reference in the expression or the slot attributes it uses
+    fallback: frozenset[str]  # unscoped names some live slot lacks (looked up in the job there)
+
+
+@dataclass
+class _Values:
+    epoch: int
+    versions: np.ndarray
+    values: np.ndarray
+
+
+def expr_info(pool: SlotPool, expr: str) -> SlotExprInfo:
+    memo = pool.slot_expr_info
+    key = (pool.structure_version, expr)
+    hit = memo.get(key)
+    if hit is not None:
+        return hit
+    alive = [pool.ads[i] for i in np.flatnonzero(pool.alive).tolist()]
+    todo = list(references(expr))
+    seen: set[tuple[str | None, str]] = set()
+    sees_target = False
+    fallback: set[str] = set()
+    while todo:
+        scope, name = todo.pop()
+        if (scope, name) in seen:
+            continue
+        seen.add((scope, name))
+        if scope == "target":
+            sees_target = True
+            break
+        present = [ad.lower_items().get(name) for ad in alive]
+        if scope is None and any(v is None for v in present):
+            fallback.add(name)
+        for text in {str(v) for v in present if isinstance(v, Expr)}:
+            todo.extend(references(text))
+    info = SlotExprInfo(sees_target, frozenset(fallback))
+    if len(memo) > 1024:
+        memo.clear()
+    memo[key] = info
+    return info
+
+
+def shareable(pool: SlotPool, expr: str, job: Ad) -> bool:
+    """Whether ``expr`` (MY = slot) gives the same values for ``job`` as for an empty ad."""
+    info = expr_info(pool, expr)
+    if info.sees_target:
+        return False
+    values = job.lower_items()
+    return not any(n in values for n in info.fallback)
+
+
+def slot_values(pool: SlotPool, ev: Evaluator, expr: str, default: float, rows: np.ndarray) -> np.ndarray:
+    """``expr`` as a number for ``rows`` (MY = slot, TARGET = an empty ad), reusing earlier results for
+    slots that have not changed since."""
+    cache = pool.slot_value_cache
+    key = (getattr(ev, "name", "?"), expr, default)
+    entry = cache.get(key)
+    n = len(pool)
+    if entry is None or entry.epoch != pool.attr_epoch:
+        entry = _Values(pool.attr_epoch, np.full(n, -1, dtype=np.int64), np.zeros(n))
+        cache[key] = entry
+    if len(entry.versions) < n:
+        k = n - len(entry.versions)
+        entry.versions = np.concatenate([entry.versions, np.full(k, -1, dtype=np.int64)])
+        entry.values = np.concatenate([entry.values, np.zeros(k)])
+    stale = rows[entry.versions[rows] != pool.version[rows]]
+    if len(stale):
+        if len(stale) > SMALL_BATCH:
+            stale = np.flatnonzero(pool.alive & (entry.versions != pool.version))
+        entry.values[stale] = ev.number(expr, SlotRows(pool, stale), _EMPTY, default)
+        entry.versions[stale] = pool.version[stale]
+    return entry.values[rows]
