@@ -33,12 +33,17 @@ from condorfed.core.render.options import (
     SCHEDD_CONFIGMAP,
     SCHEDD_NAME,
 )
-from condorfed.core.render.render import CM_CONFIG_FILES, CONFIG_HASH, config_hash
+from condorfed.core.render.render import (
+    CONFIG_HASH,
+    NEGOTIATOR_POLICY_FILE,
+    SCHEDD_POLICY_FILE,
+    config_hash,
+    policy_file_text,
+)
 from condorfed.errors import ClusterError
 
-NEGOTIATOR_KEY = CM_CONFIG_FILES[-1]  # 70-condorfed-negotiator.conf
-SCHEDD_KEY = "70-condorfed-policy.conf"
-HEADER = "# Federation policy for the negotiator (condorfed policy apply).\n"
+NEGOTIATOR_KEY = NEGOTIATOR_POLICY_FILE
+SCHEDD_KEY = SCHEDD_POLICY_FILE
 FIELD_MANAGER = "condorfed-policy"
 
 
@@ -122,8 +127,13 @@ def explain_files(path: str | Path, job_files: Sequence[str | Path]) -> list[Exp
 
 
 def negotiator_file_text(policy: CompiledPolicy) -> str:
-    """The config.d file as ``condorfed init --negotiator-config`` would render it."""
-    return HEADER + policy.config_text
+    """The negotiator's config.d file, exactly as ``condorfed init`` renders it."""
+    return policy_file_text("the negotiator", policy.config_text)
+
+
+def schedd_file_text(policy: CompiledPolicy) -> str:
+    """The schedd's config.d file (it enforces the ``require`` rules), as ``condorfed init`` renders it."""
+    return policy_file_text("the schedd", policy.config_text)
 
 
 def _mounts(deployment: Mapping[str, Any], configmap: str, key: str) -> bool:
@@ -200,7 +210,13 @@ def apply_policy(
     )
     if policy.transform is not None or host.get("v1", "ConfigMap", SCHEDD_CONFIGMAP, namespace) is not None:
         more, warn, _ = _apply_one(
-            host, namespace, SCHEDD_CONFIGMAP, SCHEDD_KEY, text, ("StatefulSet", SCHEDD_NAME), dry_run
+            host,
+            namespace,
+            SCHEDD_CONFIGMAP,
+            SCHEDD_KEY,
+            schedd_file_text(policy),
+            ("StatefulSet", SCHEDD_NAME),
+            dry_run,
         )
         changed += more
         if policy.transform is not None:

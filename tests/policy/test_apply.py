@@ -62,16 +62,13 @@ def _keys():
     ]
 
 
-def test_schedd_that_does_not_mount_the_policy_is_reported(host, example_data):
+def test_schedd_mounts_the_policy_so_require_rules_are_enforced(host, example_data):
     emu, kubeconfig = host
     result = apply_policy(parse_federation(example_data, "f.yaml"), connect("host", kubeconfig), namespace=NS)
-    mounted = any(
-        SCHEDD_KEY in str(m) for m in _all_mounts(emu.get("apps/v1", "StatefulSet", "condorfed-schedd", NS))
-    )
-    if mounted:
-        assert not result.warnings
-    else:
-        assert any("does not mount 70-condorfed-policy.conf" in w for w in result.warnings)
+    mounts = list(_all_mounts(emu.get("apps/v1", "StatefulSet", "condorfed-schedd", NS)))
+    assert any(m.get("subPath") == SCHEDD_KEY for m in mounts)
+    assert result.warnings == ()
+    assert f"StatefulSet {NS}/condorfed-schedd (rolled)" in result.changed
 
 
 def _all_mounts(obj):

@@ -186,6 +186,8 @@ class InitOptions:
     """IDTOKEN ids (``jti``) that SEC_TOKEN_REVOCATION_EXPR rejects."""
     negotiator_config: str = ""
     """Extra negotiator config text (e.g. compiled federation policy), shipped as its own config.d file."""
+    schedd_policy_config: str = ""
+    """The schedd's share of the federation policy (the JOB_TRANSFORM enforcing ``require`` rules)."""
     cm_cpu: str = "1"
     cm_memory: str = "2Gi"
     schedd_cpu: str = "1"

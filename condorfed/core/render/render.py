@@ -23,6 +23,8 @@ from condorfed.core.render.options import InitOptions, JoinOptions, RenderedSecr
 STARTD_CONFIG_FILE = "50-condorfed-startd.conf"
 CM_CONFIG_FILES = ("50-condorfed-cm.conf", "60-condorfed-members.conf", "70-condorfed-negotiator.conf")
 SCHEDD_CONFIG_FILE = "50-condorfed-schedd.conf"
+SCHEDD_POLICY_FILE = "70-condorfed-policy.conf"
+NEGOTIATOR_POLICY_FILE = CM_CONFIG_FILES[-1]
 SPOOL_DIR = "/var/lib/condor/spool"
 # ConfigMap key -> file under condorfed/templates/member/scripts (byte-identical copies of scripts/).
 STARTD_SCRIPTS = {
@@ -230,10 +232,14 @@ def cm_config_files(opts: InitOptions) -> dict[str, str]:
         identities=list(opts.member_identities),
         revocation_expr=revocation_expr(opts.revoked_identities, opts.revoked_token_ids),
     )
-    negotiator = "# Federation policy for the negotiator (condorfed policy apply).\n" + opts.negotiator_config
-    if not negotiator.endswith("\n"):
-        negotiator += "\n"
+    negotiator = policy_file_text("the negotiator", opts.negotiator_config)
     return dict(zip(CM_CONFIG_FILES, (cm, members, negotiator), strict=True))
+
+
+def policy_file_text(daemon: str, text: str) -> str:
+    # `condorfed policy apply` rewrites these files; init renders whatever policy it is given.
+    body = f"# Federation policy for {daemon} (condorfed policy apply).\n" + text
+    return body if body.endswith("\n") else body + "\n"
 
 
 def schedd_config_files(opts: InitOptions) -> dict[str, str]:
@@ -247,7 +253,10 @@ def schedd_config_files(opts: InitOptions) -> dict[str, str]:
         spool_dir=SPOOL_DIR,
         forwarding_host=forwarding_host,
     )
-    return {SCHEDD_CONFIG_FILE: text}
+    return {
+        SCHEDD_CONFIG_FILE: text,
+        SCHEDD_POLICY_FILE: policy_file_text("the schedd", opts.schedd_policy_config),
+    }
 
 
 def init_context(opts: InitOptions) -> dict[str, Any]:
