@@ -49,55 +49,55 @@ def slot_side_references(slot_ads: Iterable[Ad], negotiator_exprs: Iterable[str 
     return frozenset(names)
 
 
-_CLOSURES: dict[tuple, tuple[str, ...]] = {}
+_BASES: dict[tuple, tuple[str, ...]] = {}
+_EXTRAS: dict[tuple, tuple[str, ...]] = {}
+_BY_VALUES: dict[tuple, tuple[str, ...]] = {}
 
 
-def _closure(values, base: frozenset[str]) -> tuple[str, ...]:
-    """Significant names for a job: ``base`` plus what its own expressions refer to (memoized on
-    the expression texts, which are few per pool)."""
-    sig = tuple(sorted((n, str(values[n])) for n in base if isinstance(values.get(n), Expr)))
-    memo_key = (base, sig)
-    names = _CLOSURES.get(memo_key)
-    if names is not None and not any(isinstance(values.get(n), Expr) and n not in base for n in names):
-        return names
-    todo = list(base)
-    seen: set[str] = set()
+def _extra_names(values, base_t: tuple[str, ...], vals: tuple) -> tuple[str, ...]:
+    """Names outside ``base_t`` that the job's own expressions refer to (closed transitively)."""
+    exprs = tuple(v for v in vals if isinstance(v, Expr))
+    memo_key = (base_t, exprs)
+    extra = _EXTRAS.get(memo_key)
+    if extra is not None and not any(isinstance(values.get(n), Expr) for n in extra):
+        return extra
+    base = set(base_t)
+    todo = [str(v) for v in exprs]
+    found: set[str] = set()
+    nested = False
     while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        v = values.get(name)
-        if isinstance(v, Expr):
-            for scope, ref in references(str(v)):
-                if scope != "target" and ref not in seen:
-                    todo.append(ref)
-    names = tuple(sorted(seen))
-    if not any(isinstance(values.get(n), Expr) and n not in base for n in names):
-        if len(_CLOSURES) > 4096:
-            _CLOSURES.clear()
-        _CLOSURES[memo_key] = names
-    return names
-
-
-_BASES: dict[tuple, frozenset[str]] = {}
-_MISSING = object()
+        for scope, ref in references(todo.pop()):
+            if scope == "target" or ref in base or ref in found:
+                continue
+            found.add(ref)
+            v = values.get(ref)
+            if isinstance(v, Expr):
+                nested = True
+                todo.append(str(v))
+    extra = tuple(sorted(found))
+    if not nested:  # depends only on the expressions in the memo key
+        if len(_EXTRAS) > 4096:
+            _EXTRAS.clear()
+        _EXTRAS[memo_key] = extra
+    return extra
 
 
 def significant_key(job: Ad, slot_side: frozenset[str], extra: Iterable[str] = ()) -> tuple:
-    """The autocluster key: the names of the significant attributes and their typed values
-    (``1``, ``1.0`` and ``true`` differ in ClassAd arithmetic, so the type is part of the key)."""
+    """The autocluster key: the significant attributes' values with their types (``1``, ``1.0`` and
+    ``true`` differ in ClassAd arithmetic); a missing attribute is ``None``."""
     values = job.lower_items()
     extra_t = tuple(extra)
-    base = _BASES.get((slot_side, extra_t))
-    if base is None:
-        base = _BASES[(slot_side, extra_t)] = frozenset(
-            JOB_ALWAYS_SIGNIFICANT | slot_side | {e.lower() for e in extra_t}
+    base_t = _BASES.get((slot_side, extra_t))
+    if base_t is None:
+        base_t = _BASES[(slot_side, extra_t)] = tuple(
+            sorted(JOB_ALWAYS_SIGNIFICANT | slot_side | {e.lower() for e in extra_t})
         )
-    names = _closure(values, base)
-    key = [names]
-    for n in names:
-        v = values.get(n, _MISSING)
-        key.append(type(v))
-        key.append(v)
-    return tuple(key)
+    vals = tuple(map(values.get, base_t))
+    names = _BY_VALUES.get((base_t, vals))
+    if names is None or any(isinstance(values.get(n), Expr) for n in names):
+        names = _extra_names(values, base_t, vals)
+        if len(_BY_VALUES) > 65536:
+            _BY_VALUES.clear()
+        _BY_VALUES[(base_t, vals)] = names
+    more = tuple(map(values.get, names)) if names else ()
+    return (base_t, names, vals, more, tuple(map(type, vals)), tuple(map(type, more)))

@@ -50,6 +50,18 @@ def job_id(job: Ad, index: int) -> str:
     return f"job#{index}"
 
 
+def _queue_order(job: Ad, i: int) -> tuple:
+    v = job.lower_items()
+    prio, cluster, proc = v.get("jobprio", 0), v.get("clusterid", 0), v.get("procid", 0)
+    ok = (int, float)
+    return (
+        -(prio if isinstance(prio, ok) and not isinstance(prio, bool) else 0),
+        cluster if isinstance(cluster, ok) and not isinstance(cluster, bool) else 0,
+        proc if isinstance(proc, ok) and not isinstance(proc, bool) else 0,
+        i,
+    )
+
+
 def _weight(job: Ad) -> float:
     v = job.get("RequestCpus", 1)
     return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else 1.0
@@ -81,14 +93,7 @@ def negotiate(
     members: dict[int, list[str]] = {}
     for sub, idx in queues.items():
         # The schedd offers jobs by JobPrio (high first), then in queue order.
-        idx.sort(
-            key=lambda i: (
-                -_int(jobs[i], "JobPrio", 0),
-                _int(jobs[i], "ClusterId", 0),
-                _int(jobs[i], "ProcId", 0),
-                i,
-            )
-        )
+        idx.sort(key=lambda i: _queue_order(jobs[i], i))
         run: list[int] = []
         run_key = None
         for i in [*idx, None]:
