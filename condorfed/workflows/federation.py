@@ -36,7 +36,7 @@ from condorfed.core.render.options import (
 )
 from condorfed.core.render.render import join_secret_refs, render_init, render_join
 from condorfed.errors import ClusterError, ConfigError, PoolError, TokenError
-from condorfed.workflows.federation_apply import Change, execute, plan
+from condorfed.workflows.federation_apply import Change, dry_run, execute, plan
 from condorfed.workflows.federation_common import (
     DEFAULT_CONNECTOR,
     REAL_EFFECTS,
@@ -120,6 +120,7 @@ def init(
     )
     objects = ordered(render_init(full, RenderedSecrets(pool_signing_key=pool_key)))
     steps = plan(host, objects)
+    dry_run(host, steps, what=f"init in context {host.context!r}")
     changes = execute(host, steps, what=f"init in context {host.context!r}")
 
     def record(current: Registry | None) -> Registry:
@@ -259,7 +260,8 @@ def join(
     # A token replaced by a fresh one (expired, or another lifetime) is revoked with the new entry.
     stale = previous.token_id if previous and previous.token_id != token_id else ""
     future = registry.with_member(entry).without_member("", revoke=stale)
-    _host_config_objects(future)  # renders before any write; applied below from the registry as written
+    dry_run(member, member_steps, what=f"join {req.cluster!r}")
+    dry_run(host, plan(host, _host_config_objects(future)), what=f"join {req.cluster!r} (host config)")
 
     # ---- act
     changes: list[Change] = []

@@ -56,6 +56,28 @@ def plan(client: ClusterClient, objects: Sequence[Mapping[str, Any]]) -> list[St
     return steps
 
 
+def dry_run(client: ClusterClient, steps: Sequence[Step], *, what: str) -> None:
+    """Send the plan's writes as server-side dry runs (validation, admission, RBAC), before any write.
+
+    Objects in a namespace that does not exist yet cannot be dry-run (the server answers 404); they are
+    left to :func:`execute`, whose rollback covers them.
+    """
+    new_namespaces = {
+        s.obj["metadata"]["name"]
+        for s in steps
+        if s.obj["kind"] == "Namespace" and s.change.action == "create"
+    }
+    for step in steps:
+        if step.change.action not in ("create", "update"):
+            continue
+        if step.obj["metadata"].get("namespace") in new_namespaces:
+            continue
+        try:
+            client.apply(step.obj, dry_run=True)
+        except ClusterError as exc:
+            raise ClusterError(f"{what} refused in a dry run, nothing was written: {exc}") from None
+
+
 def execute(client: ClusterClient, steps: Sequence[Step], *, what: str) -> list[Change]:
     """Apply the plan's writes in order; on failure undo this run's creations and raise one line."""
     created: list[Mapping[str, Any]] = []

@@ -367,3 +367,14 @@ def test_init_after_join_keeps_the_members_authorized_and_changes_nothing(joined
     assert joined.host.snapshot() == before
     assert {c.action for c in result.changes} == {"unchanged"}
     assert allowed(joined) == {"cluster-a@cm.example.org"}
+
+
+def test_an_update_the_server_refuses_is_caught_by_a_dry_run_before_any_write(joined, connector, effects):
+    before = (joined.host.snapshot(), joined.member_a.snapshot())
+    joined.member_a.add_fault("PATCH", "/daemonsets/condorfed-startd$", 403, times=None)  # RBAC says no
+    with pytest.raises(ClusterError, match=r"refused in a dry run, nothing was written.*HTTP 403") as err:
+        fed.join(
+            req(labels={"site": "meyrin"}, weight=2.0, max_cores=64), connector=connector, effects=effects
+        )
+    assert "attempts" not in str(err.value)  # a 403 is not retried
+    assert (joined.host.snapshot(), joined.member_a.snapshot()) == before  # not even the ConfigMap changed
