@@ -439,3 +439,21 @@ def test_pending_counts_once_against_the_cluster_cap(policy, jobs, expected):
     d = step(state, policy, campaign(clusters=("gcp",), groups=(), ramp_up=RampUp(100)), NOW)
     assert ups(d.actions) == expected
     assert d.nodes["gcp"] <= 10
+
+
+def test_static_group_quota_limits_demand():
+    """Fair share is part of the cycle: a group capped at 16 cores (static quota, no surplus)
+    asks for 16 cores of cloud, not for its whole queue."""
+    import yaml
+    from burst_helpers import FEDERATION_YAML
+
+    from condorfed.core.burst import BurstPolicy
+    from condorfed.core.federation.model import parse_federation
+
+    doc = yaml.safe_load(FEDERATION_YAML)
+    doc["fairshare"] = {"groups": {"atlas": {"quota": 16, "acceptSurplus": False}, "cms": {"quota": 0.5}}}
+    policy = BurstPolicy.from_federation(parse_federation(doc, "federation.yaml"))
+    d = step(ObservedState(idle=(job(100),)), policy, campaign(clusters=("tsystems",)), NOW)
+    assert d.demand.clusters["tsystems"].jobs == pytest.approx(16)
+    assert d.demand.unplaceable_jobs == 84
+    assert ups(d.actions) == {"tsystems": 2}

@@ -87,7 +87,7 @@ class Demand:
 
     idle_jobs: int = 0
     absorbed_jobs: int = 0  # idle jobs the free real slots can start now
-    unplaceable_jobs: int = 0  # idle jobs no allowed cloud cluster can run
+    unplaceable_jobs: int = 0  # no allowed cloud runs them (no match, or fair share holds them)
     overflow_jobs: float = 0.0  # placeable, but every allowed cluster is full
     clusters: Mapping[str, ClusterDemand] = field(default_factory=dict)
 
@@ -137,6 +137,20 @@ def _symmetric_mask(job: Ad, table: AdTable) -> np.ndarray:
 
 def _no_requirements(table: AdTable) -> np.ndarray:
     return np.array([table.ad(i).get("Requirements") is None for i in range(len(table))], dtype=bool)
+
+
+def _fit_some_slot(idle: Sequence[JobGroup], free: Sequence[Ad]) -> list[int]:
+    """Indexes of the autoclusters whose request fits at least one free slot's resources."""
+    res = {}
+    for attr, scale in (("Cpus", 1.0), ("Memory", 1.0), ("GPUs", 1.0), ("Disk", 1 / 1024.0)):
+        vals = [_number(s.get(attr)) for s in free]
+        res[attr] = np.array([math.inf if v is None and attr == "Disk" else (v or 0.0) * scale for v in vals])
+    out = []
+    for i, g in enumerate(idle):
+        ok = (res["Cpus"] >= g.cpus) & (res["Memory"] >= g.memory) & (res["GPUs"] >= g.gpus)
+        if np.any(ok & (res["Disk"] >= g.disk)):
+            out.append(i)
+    return out
 
 
 def _engine_run(
@@ -251,12 +265,22 @@ def unmet_demand(
     # and would fair share start it" without the clouds competing for a made-up capacity.
     total = max(sum(g.count for g in idle), 1)
     big = [policy.clusters[n].virtual_slot(total) for n in clusters]
-    if free or policy.negotiator.groups:
+    absorbed_by, cloud_by = [0] * len(idle), [g.count for g in idle]
+    if any(g.static_quota is not None for g in policy.negotiator.groups):
+        # Static group quotas can stop jobs whatever the capacity: every autocluster goes through
+        # the cycle.
         absorbed_by, cloud_by = _engine_run(idle, jobs, free, big, policy, now)
-    else:
-        # No free real slot and no group quotas: the cycle could only hand every job to the
-        # (unbounded) virtual slots, so skip it; which clouds can run what is decided below.
-        absorbed_by, cloud_by = [0] * len(idle), [g.count for g in idle]
+    elif free:
+        # Otherwise the (unbounded) virtual slots never run out and no pie limit binds, so only
+        # autoclusters that fit some free slot can end up anywhere but the clouds: only they need
+        # the cycle. The rest go to the clouds; which clouds can run what is decided below.
+        fits = _fit_some_slot(idle, free)
+        if fits:
+            sub_a, sub_c = _engine_run(
+                [idle[i] for i in fits], [jobs[i] for i in fits], free, big, policy, now
+            )
+            for k, i in enumerate(fits):
+                absorbed_by[i], cloud_by[i] = sub_a[k], sub_c[k]
     room_jobs_nodes = {n: float(room_nodes.get(n, math.inf)) for n in clusters}
     per_cluster = {n: [0.0, 0.0, 0.0, 0.0, 0.0] for n in clusters}  # jobs, cores, memory, gpus, nodes
     idle_total = absorbed = unplaceable = 0
