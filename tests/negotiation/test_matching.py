@@ -223,3 +223,10 @@ def test_candidate_heavier_than_the_remaining_limit_is_skipped_for_a_lighter_one
     result = negotiate(js, pool, cfg, usage, 0.0)
     got = {m.job: m.slot.split("@")[0] for m in result.matches}
     assert got == {"1.0": "small1", "2.0": "small2", "2.1": "big1", "2.2": "small3"}
+
+
+def test_submitters_without_claims_use_nothing_after_the_cycle():
+    usage = UsageState(0.0, {"gone@cern.ch": SubmitterUsage(priority=8.0, resources_used=8.0)})
+    result = negotiate(jobs(1), slots(1), CFG, usage, 0.0)
+    assert result.usage.get("gone@cern.ch").resources_used == 0.0
+    assert result.usage.get("gone@cern.ch").priority == 8.0

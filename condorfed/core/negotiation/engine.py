@@ -364,7 +364,10 @@ class _Cycle:
                         if sub.group is None or sub.group.name == ROOT_GROUP
                         else "group quota or submitter limit reached"
                     )
-        final_usage = accountant.with_usage(self.state, {n: u for n, u in self.usage.items()})
+        # What is in use now is known completely (claims in the pool, running jobs): anyone not
+        # holding anything any more uses nothing.
+        now_used = {n: 0.0 for n in self.state.submitters} | dict(self.usage)
+        final_usage = accountant.with_usage(self.state, now_used)
         return GroupCycleResult(
             tuple(self.matches),
             rejected,
