@@ -266,9 +266,10 @@ def join(
     # ---- act
     changes: list[Change] = []
     new_entry = previous is None
+    unfinished = new_entry or previous.phase != "Joined"  # type: ignore[union-attr]
     latest: Registry | None = registry
     if previous != entry or stale:
-        pending = dataclasses.replace(entry, phase="Joining") if new_entry else entry
+        pending = dataclasses.replace(entry, phase="Joining") if unfinished else entry
         latest = _record_member(host, req.namespace, pending, revoke=stale)
     try:
         changes += execute(member, member_steps, what=f"join {req.cluster!r}")
@@ -276,7 +277,7 @@ def join(
         if new_entry:
             _forget_member(host, req.namespace, req.cluster)
         raise
-    if new_entry:
+    if unfinished:
         latest = _record_member(host, req.namespace, entry)
     # From the registry as written, so members another join added meanwhile keep their ALLOW lines.
     host_steps = plan(host, _host_config_objects(latest or future))

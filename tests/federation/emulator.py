@@ -69,10 +69,14 @@ class Fault:
     status: int = 500
     delay: float = 0.0
     times: int | None = 1
+    dry_runs: bool = True
+    """False: server-side dry runs pass, only real writes fail (a failure halfway through a run)."""
     hits: int = 0
 
-    def matches(self, method: str, path: str) -> bool:
+    def matches(self, method: str, path: str, query: str = "") -> bool:
         if self.times is not None and self.hits >= self.times:
+            return False
+        if not self.dry_runs and "dryRun=" in query:
             return False
         return (self.method in ("*", method)) and re.search(self.path, path) is not None
 
@@ -151,9 +155,16 @@ class Emulator:
     # ------------------------------------------------------------------ test API
 
     def add_fault(
-        self, method: str, path: str, status: int = 500, *, times: int | None = 1, delay: float = 0.0
+        self,
+        method: str,
+        path: str,
+        status: int = 500,
+        *,
+        times: int | None = 1,
+        delay: float = 0.0,
+        dry_runs: bool = True,
     ) -> Fault:
-        fault = Fault(method, path, status, delay, times)
+        fault = Fault(method, path, status, delay, times, dry_runs)
         with self._lock:
             self.faults.append(fault)
         return fault
@@ -475,9 +486,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        path = urlsplit(self.path).path
+        split = urlsplit(self.path)
         with self.emulator._lock:
-            fault = next((f for f in self.emulator.faults if f.matches(self.command, path)), None)
+            faults = self.emulator.faults
+            fault = next((f for f in faults if f.matches(self.command, split.path, split.query)), None)
             if fault is not None:
                 fault.hits += 1
         if fault is not None:

@@ -378,3 +378,23 @@ def test_an_update_the_server_refuses_is_caught_by_a_dry_run_before_any_write(jo
         )
     assert "attempts" not in str(err.value)  # a 403 is not retried
     assert (joined.host.snapshot(), joined.member_a.snapshot()) == before  # not even the ConfigMap changed
+
+
+@pytest.mark.parametrize("finish", ["re-run join", "unjoin"])
+def test_a_join_that_failed_halfway_can_be_rerun_or_undone(clusters, connector, effects, finish):
+    do_init(clusters, connector, effects)
+    # the member side goes through, then the host's config write keeps failing
+    clusters.host.add_fault("PATCH", "/configmaps/condorfed-cm-config$", 503, times=None, dry_runs=False)
+    with pytest.raises(ClusterError, match=r"host config\) stopped.*503"):
+        fed.join(req(), connector=connector, effects=effects)
+    clusters.host.clear_faults()
+    assert allowed(clusters) == set()
+    assert clusters.member_a.get("apps/v1", "DaemonSet", "condorfed-startd", NS) is not None  # half done
+    if finish == "re-run join":
+        fed.join(req(), connector=connector, effects=effects)
+        assert allowed(clusters) == {"cluster-a@cm.example.org"}
+        assert json.loads(registry_data(clusters)["member.cluster-a.json"])["phase"] == "Joined"
+    else:
+        fed.unjoin("cluster-a", host_context="host", connector=connector, effects=effects)
+        assert clusters.member_a.get("v1", "Namespace", NS) is None
+        assert "member.cluster-a.json" not in registry_data(clusters)
