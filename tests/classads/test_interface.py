@@ -44,7 +44,7 @@ def test_unparse_round_trips_and_classad2_agrees(text: str) -> None:
     classad2.ExprTree(again)  # classad2 accepts what we print
 
 
-@pytest.mark.parametrize("text", ["a +", "(a", "a b", "1 ? 2", "f(1,", "010", "9223372036854775808"])
+@pytest.mark.parametrize("text", ["a +", "(a", "a b", "1 ? 2", "f(1,", "010"])
 def test_parse_errors_name_the_position(text: str) -> None:
     with pytest.raises(ExpressionError, match="position"):
         parse(text)

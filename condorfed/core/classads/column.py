@@ -52,6 +52,16 @@ class Column:
     s: np.ndarray | None = None
     codes: np.ndarray | None = None
     pool: np.ndarray | None = None
+    known_kind: int | None = -1  # -1: not computed yet; see ``kind``
+
+    @property
+    def kind(self) -> int | None:
+        """The one type tag every row has, or None if rows differ (computed once)."""
+        if self.known_kind == -1:
+            tag = self.tag
+            first = int(tag[0]) if len(tag) else None
+            self.known_kind = first if len(tag) == 1 or (tag == first).all() else None
+        return self.known_kind
 
     def __len__(self) -> int:
         return len(self.tag)
@@ -93,12 +103,14 @@ class Column:
 
     @staticmethod
     def const(tag: int, n: int = 1) -> Column:
-        return Column(np.full(n, tag, dtype=np.int8), np.zeros(n, np.int64), np.zeros(n, np.float64))
+        return Column(np.full(n, tag, dtype=np.int8), np.zeros(n, np.int64), np.zeros(n, np.float64),
+                      known_kind=tag)  # fmt: skip
 
     @staticmethod
     def bools(mask: np.ndarray) -> Column:
         n = len(mask)
-        return Column(np.full(n, T_BOOL, dtype=np.int8), mask.astype(np.int64), np.zeros(n, np.float64))
+        return Column(np.full(n, T_BOOL, dtype=np.int8), mask.astype(np.int64), np.zeros(n, np.float64),
+                      known_kind=T_BOOL)  # fmt: skip
 
     # -- shape -------------------------------------------------------------------------------------
     def broadcast(self, n: int) -> Column:
@@ -115,7 +127,8 @@ class Column:
             return self
         s = None if self.s is None else self.s[rows]
         codes = None if self.codes is None else self.codes[rows]
-        return Column(self.tag[rows], self.i[rows], self.f[rows], s, codes, self.pool)
+        kind = self.known_kind if self.known_kind is not None and self.known_kind >= 0 else -1
+        return Column(self.tag[rows], self.i[rows], self.f[rows], s, codes, self.pool, kind)
 
     def strings(self) -> np.ndarray:
         """The object array, created on demand."""

@@ -48,10 +48,7 @@ def compilable(node: Node) -> bool:
         return compilable(node.cond) and compilable(node.then) and compilable(node.other)
     if isinstance(node, Call):
         name = node.name.lower()
-        if name in _NATIVE_ARITY:
-            ok = len(node.args) == _NATIVE_ARITY[name]
-        else:
-            ok = name in MEMO_FUNCTIONS
+        ok = len(node.args) == _NATIVE_ARITY[name] if name in _NATIVE_ARITY else name in MEMO_FUNCTIONS
         return ok and all(compilable(a) for a in node.args)
     return False  # lists, nested ads, selections, subscripts
 
@@ -113,10 +110,12 @@ def _eval_on(node: Node, ctx: _Ctx, need: np.ndarray) -> Column:
     if len(need) == 1 or ctx.m == 1:
         return _eval(node, ctx) if need.any() else _UNDEF
     idx = np.nonzero(need)[0]
-    if len(idx) == ctx.m:
-        return _eval(node, ctx)
     if len(idx) == 0:
         return _UNDEF
+    if len(idx) * 4 >= ctx.m:
+        # Evaluating rows that don't need it is harmless (operators are pure; a row that hits
+        # a cycle or an uncompilable value is redone by classad2) and cheaper than subsetting.
+        return _eval(node, ctx)
     part = _eval(node, ctx.subset(idx)).broadcast(len(idx))
     return scatter(Column.const(T_UNDEF, ctx.m), idx, part)
 
@@ -125,6 +124,9 @@ def _resolve(ctx: _Ctx, from_target: bool, key: str) -> Column:
     """An attribute of MY (or TARGET), with expression values evaluated in their own ad's scope."""
     scope = ctx.target if from_target else ctx.my
     raw = scope.attr(key)
+    kind = raw.kind
+    if kind is not None and kind != T_EXPR and kind != T_MISSING:
+        return raw
     exprs = raw.tag == T_EXPR
     missing = raw.tag == T_MISSING
     if not exprs.any():
@@ -139,6 +141,8 @@ def _resolve(ctx: _Ctx, from_target: bool, key: str) -> Column:
     out = Column(np.where(missing, T_UNDEF, raw.tag).astype(np.int8), raw.i, raw.f, raw.s)
     idx = np.nonzero(exprs)[0]
     group_codes, inverse = np.unique(codes[idx], return_inverse=True)
+    if len(group_codes) == 1 and len(idx) == ctx.m:  # one expression on every row
+        return _eval_attr_expr(ctx, from_target, guard, str(pool[group_codes[0]]))
     for k, code in enumerate(group_codes.tolist()):
         rows = idx[inverse.reshape(-1) == k]
         value = _eval_attr_expr(ctx.subset(rows), from_target, guard, str(pool[code]))
@@ -163,8 +167,11 @@ def _attr(node: AttrRef, ctx: _Ctx) -> Column:
     if node.scope == "target":
         return _resolve(ctx, True, key)
     # Unscoped: MY if MY has the attribute (even as `undefined`), else TARGET.
-    present = ctx.my.attr(key).tag != T_MISSING
-    if len(present) == 1 or present.all() or not present.any():
+    raw = ctx.my.attr(key)
+    if raw.kind is not None:
+        return _resolve(ctx, raw.kind == T_MISSING, key)
+    present = raw.tag != T_MISSING
+    if present.all() or not present.any():
         return _resolve(ctx, not bool(present[0]), key)
     mine, theirs = np.nonzero(present)[0], np.nonzero(~present)[0]
     out = Column.const(T_UNDEF, ctx.m)
@@ -172,10 +179,17 @@ def _attr(node: AttrRef, ctx: _Ctx) -> Column:
     return scatter(out, theirs, _resolve(ctx.subset(theirs), True, key).broadcast(len(theirs)))
 
 
-def _cond(cond: Column, then: Node, other: Node, ctx: _Ctx) -> Column:
+def _cond(cond: Column, then: Node, other: Node, ctx: _Ctx, *, operator: bool) -> Column:
     t, f = ops.is_true(cond), ops.is_false(cond)
-    a = _eval_on(then, ctx, t)
-    b = _eval_on(other, ctx, f)
+    if operator:
+        # `c ? a : b` evaluates both arms when c is not a boolean or number (classad2 reaches
+        # them: a reference cycle there raises); ifThenElse() does not.
+        neither = ~(t | f)
+        a = _eval_on(then, ctx, t | neither)
+        b = _eval_on(other, ctx, f | neither)
+    else:
+        a = _eval_on(then, ctx, t)
+        b = _eval_on(other, ctx, f)
     bad = Column(np.where(cond.tag == T_UNDEF, T_UNDEF, T_ERROR).astype(np.int8),
                  np.zeros(1, np.int64), np.zeros(1))  # fmt: skip
     return _select(t, a, _select(f, b, bad))
@@ -184,7 +198,7 @@ def _cond(cond: Column, then: Node, other: Node, ctx: _Ctx) -> Column:
 def _call(node: Call, ctx: _Ctx) -> Column:
     name = node.name.lower()
     if name == "ifthenelse":
-        return _cond(_eval(node.args[0], ctx), node.args[1], node.args[2], ctx)
+        return _cond(_eval(node.args[0], ctx), node.args[1], node.args[2], ctx, operator=False)
     args = [_eval(a, ctx) for a in node.args]
     if name in ("isundefined", "iserror"):
         return type_test(name, args[0])
@@ -204,8 +218,8 @@ def _eval(node: Node, ctx: _Ctx) -> Column:
         op = node.op
         left = _eval(node.left, ctx)
         if op == "&&" or op == "||":
-            undef = left.tag == T_UNDEF
-            need = (ops.is_true(left) if op == "&&" else ops.is_false(left)) | undef
+            # classad2 skips the right side only when the left decides: false for &&, true for ||.
+            need = ~ops.is_false(left) if op == "&&" else ~ops.is_true(left)
             return ops.logic(op, left, _eval_on(node.right, ctx, need))
         right = _eval(node.right, ctx)
         if op in _COMPARE:
@@ -219,7 +233,7 @@ def _eval(node: Node, ctx: _Ctx) -> Column:
         operand = _eval(node.operand, ctx)
         return ops.logical_not(operand) if node.op == "!" else ops.unary(node.op, operand)
     if isinstance(node, Cond):
-        return _cond(_eval(node.cond, ctx), node.then, node.other, ctx)
+        return _cond(_eval(node.cond, ctx), node.then, node.other, ctx, operator=True)
     if isinstance(node, Call):
         return _call(node, ctx)
     raise AssertionError(f"not compilable: {node!r}")  # compilable() guards this

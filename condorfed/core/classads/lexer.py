@@ -35,7 +35,6 @@ _TOKEN = re.compile(
 )
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "a": "\a", "v": "\v"}
-_INT64_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +87,8 @@ def tokenize(text: str) -> list[Token]:
         elif kind == "int":
             if len(raw) > 1 and raw[0] == "0":
                 raise ExpressionError(f"octal-looking integer {raw!r} at position {pos} in {text!r}")
-            value = int(raw)
-            if value > _INT64_MAX:
-                raise ExpressionError(f"integer {raw} out of 64-bit range at position {pos} in {text!r}")
-            tokens.append(Token("int", value, pos))
+            # Out-of-range literals are kept as is; the parser maps them as classad2 does.
+            tokens.append(Token("int", int(raw), pos))
         elif kind == "real":
             tokens.append(Token("real", float(raw), pos))
         elif kind == "name":

@@ -113,6 +113,11 @@ class _Parser:
         tok = self.peek()
         if tok.kind == "op" and tok.value in ("-", "+", "!", "~"):
             self.next()
+            nxt = self.peek()
+            if tok.value == "-" and nxt.kind == "int" and nxt.value == 2**63:
+                # "-9223372036854775808" is INT64_MIN to classad2 (any other overflow reads 0)
+                self.next()
+                return self.postfix(Literal(-(2**63)))
             return Unary(str(tok.value), self.unary())
         return self.postfix(self.primary())
 
@@ -139,7 +144,9 @@ class _Parser:
     def primary(self) -> Node:
         tok = self.next()
         kind, value = tok.kind, tok.value
-        if kind in ("int", "real", "string"):
+        if kind == "int":
+            return Literal(value if value < 2**63 else 0)  # classad2 reads an overflow as 0
+        if kind in ("real", "string"):
             return Literal(value)
         if kind == "keyword":
             if value in ("true", "false"):
@@ -238,7 +245,7 @@ def _literal(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         if value == -(2**63):  # its magnitude is no int64 literal
-            return "(-9223372036854775807 - 1)"
+            return "(-9223372036854775808)"
         return str(value) if value >= 0 else f"({value})"
     if isinstance(value, float):
         if value != value:
