@@ -465,6 +465,8 @@ class KubeClient:
                 attempt += 1
                 again = is_retryable(exc) or (retry_conflicts and isinstance(exc, ConflictError))
                 delay = self.retry.delay(attempt - 1)
+                if isinstance(exc, ApiStatusError) and exc.retry_after is not None:
+                    delay = max(delay, min(exc.retry_after, self.retry.cap))  # the server knows best
                 out_of_time = time.monotonic() - start + delay + self.timeout > self.retry.deadline
                 if not again or attempt >= self.retry.attempts or out_of_time:
                     if attempt > 1:
@@ -503,7 +505,7 @@ class KubeClient:
                 raise UnreachableError(f"{where}: API server unreachable ({_first_line(exc)})") from None
             raise
         if not 200 <= resp.status <= 299:
-            raise status_error(where, resp.status, resp.reason or "", data)
+            raise status_error(where, resp.status, resp.reason or "", data, resp.headers.get("Retry-After"))
         if not data:
             return {}
         try:
@@ -531,14 +533,14 @@ def _redacted(exc: ClusterError, secrets: Sequence[str]) -> ClusterError:
     for s in secrets:
         text = text.replace(s, "<redacted>")
     if isinstance(exc, ApiStatusError):
-        return type(exc)(text, exc.status, exc.reason)
+        return type(exc)(text, exc.status, exc.reason, exc.retry_after)
     return type(exc)(text)
 
 
 def _with_attempts(exc: ClusterError, attempts: int) -> tuple:
     msg = f"{exc} (gave up after {attempts} attempts)"
     if isinstance(exc, ApiStatusError):
-        return (msg, exc.status, exc.reason)
+        return (msg, exc.status, exc.reason, exc.retry_after)
     return (msg,)
 
 

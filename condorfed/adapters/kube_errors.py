@@ -20,10 +20,11 @@ RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 class ApiStatusError(ClusterError):
     """The API server answered with an error status (kept so callers can branch on 404/409)."""
 
-    def __init__(self, message: str, status: int, reason: str = "") -> None:
+    def __init__(self, message: str, status: int, reason: str = "", retry_after: float | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.reason = reason
+        self.retry_after = retry_after  # seconds the server asked us to wait (429/503 Retry-After)
 
 
 class ConflictError(ApiStatusError):
@@ -52,13 +53,16 @@ def status_message(body: bytes | str | None) -> str:
     return ""
 
 
-def status_error(where: str, status: int, reason: str, body: bytes | str | None) -> ApiStatusError:
+def status_error(
+    where: str, status: int, reason: str, body: bytes | str | None, retry_after: str | None = None
+) -> ApiStatusError:
     detail = status_message(body)
     text = f"{where}: HTTP {status} {reason}".rstrip()
     if detail:
         text += f": {detail}"
     cls = {404: NotFoundError, 409: ConflictError}.get(status, ApiStatusError)
-    return cls(" ".join(text.split()), status, reason)
+    wait = float(retry_after) if retry_after and retry_after.strip().isdigit() else None
+    return cls(" ".join(text.split()), status, reason, wait)
 
 
 def transport_error(where: str, exc: BaseException, timeout: float) -> UnreachableError:

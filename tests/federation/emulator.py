@@ -71,6 +71,7 @@ class Fault:
     times: int | None = 1
     dry_runs: bool = True
     """False: server-side dry runs pass, only real writes fail (a failure halfway through a run)."""
+    retry_after: int | None = None
     hits: int = 0
 
     def matches(self, method: str, path: str, query: str = "") -> bool:
@@ -163,8 +164,9 @@ class Emulator:
         times: int | None = 1,
         delay: float = 0.0,
         dry_runs: bool = True,
+        retry_after: int | None = None,
     ) -> Fault:
-        fault = Fault(method, path, status, delay, times, dry_runs)
+        fault = Fault(method, path, status, delay, times, dry_runs, retry_after)
         with self._lock:
             self.faults.append(fault)
         return fault
@@ -498,11 +500,15 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
             code, payload = fault.status, _status(fault.status, "Injected", f"injected fault {fault.status}")
+            extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
         else:
             headers = {k.lower(): v for k, v in self.headers.items()}
             code, payload = self.emulator.handle(self.command, self.path, headers, body)
+            extra = {}
         data = json.dumps(payload).encode()
         self.send_response(code)
+        for name, value in extra.items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()

@@ -138,3 +138,14 @@ def test_secret_values_echoed_in_an_error_are_redacted(clusters):
     with pytest.raises(ClusterError) as err:
         c.apply(secret)
     assert "422" in str(err.value) and "not base64 !!" not in str(err.value)
+
+
+def test_429_waits_as_long_as_retry_after_says_within_the_cap(clusters):
+    delays: list[float] = []
+    policy = kube.RetryPolicy(attempts=4, base=0.01, cap=2.0, deadline=20)
+    c = kube.connect("host", clusters.kubeconfig, retry=policy, sleep=delays.append)
+    clusters.host.add_fault("GET", "/configmaps/x$", 429, times=1, retry_after=1)
+    clusters.host.add_fault("GET", "/configmaps/y$", 429, times=1, retry_after=30)
+    assert c.get("v1", "ConfigMap", "x", "default") is None
+    assert c.get("v1", "ConfigMap", "y", "default") is None
+    assert delays == [1.0, 2.0]  # Retry-After honoured, but never beyond the policy's cap
