@@ -59,9 +59,10 @@ def ups(actions) -> dict[str, int]:
             "maxBurnRate",
             id="spike-capped-by-burn-rate",
         ),
-        # budget 100 over the 239 h left: burn <= 0.418/h -> 5 tsystems nodes (0.40/h).
-        pytest.param(dict(ramp=1000, budget=100.0), {"tsystems": 5}, "budget", id="spike-capped-by-budget"),
-        # 50 already spent: (100 - 50) / 239 h = 0.209/h -> 2 tsystems nodes.
+        # budget 100 over the 239 h left + 24 h graceful drain deadline: burn <= 0.380/h -> 4 tsystems
+        # nodes (0.32/h; a 5th makes 0.40).
+        pytest.param(dict(ramp=1000, budget=100.0), {"tsystems": 4}, "budget", id="spike-capped-by-budget"),
+        # 50 already spent: (100 - 50) / 263 h = 0.190/h -> 2 tsystems nodes.
         pytest.param(
             dict(ramp=1000, budget=100.0, spent=50.0),
             {"tsystems": 2},
@@ -457,3 +458,30 @@ def test_static_group_quota_limits_demand():
     assert d.demand.clusters["tsystems"].jobs == pytest.approx(16)
     assert d.demand.unplaceable_jobs == 84
     assert ups(d.actions) == {"tsystems": 2}
+
+
+def test_budget_spent_during_a_graceful_drain_evicts(policy):
+    """The lease ended, drains are graceful, and the budget runs out while jobs retire: evict."""
+    from condorfed.core.burst import ScaleDown
+
+    c = campaign(
+        clusters=("tsystems",),
+        budget=100.0,
+        scale_down=ScaleDown(drain="graceful", drain_deadline_seconds=86400),
+    )
+    busy = (Worker("b", "tsystems", 8, 8, 8, "draining"),)
+    mem = ControllerMemory(
+        spent=99.0,
+        last_tick=c.end + 60,
+        clusters={
+            "tsystems": ClusterMemory(
+                target_nodes=1, workers={"b": WorkerMemory(first_seen=0, drain_started=c.end)}
+            )
+        },
+    )
+    under = step(ObservedState(workers=busy, memory=mem), policy, c, c.end + 120)
+    assert under.actions == ()  # 99.0 + 0.08/h x 1 min: still within budget, keep retiring
+    over = step(ObservedState(workers=busy, memory=replace(mem, spent=100.0)), policy, c, c.end + 120)
+    assert [(type(a), a.how) for a in over.actions] == [(Drain, "fast")]
+    assert "budget spent" in over.actions[0].reason
+    assert not any(isinstance(a, Remove) for a in over.actions)  # removed once drained, not before

@@ -22,7 +22,8 @@ One tick:
    never a worker running a job (except after the lease with ``force``).
 5. **Scale up** (active phase only): unmet demand (:mod:`.demand`) in nodes, minus the nodes
    still provisioning, capped by rampUp.maxNodesPerTick, the cluster's maxCores, the campaign's
-   maxCores, maxBurnRate and the budget (spend so far + committed burn until the campaign's end).
+   maxCores, maxBurnRate and the budget (spend so far + committed burn until the campaign's end,
+   plus the drain deadline when drains are graceful).
 """
 
 from __future__ import annotations
@@ -119,7 +120,9 @@ def step(state: ObservedState, policy: BurstPolicy, campaign: Campaign | None, n
     limits: dict[str, str] = {}
     if phase == "winding-down":
         for name in clusters:
-            mem, acts = _wind_down(memory.cluster(name), by_cluster[name], name, campaign, now, why)
+            mem, acts = _wind_down(
+                memory.cluster(name), by_cluster[name], name, campaign, now, why, memory.spent
+            )
             memory = memory.with_cluster(name, mem)
             actions.extend(acts)
     else:
@@ -231,9 +234,19 @@ def _scale_down_idle(
 
 
 def _wind_down(
-    mem: ClusterMemory, seen: list[Worker], cluster: str, campaign: Campaign, now: float, why: str
+    mem: ClusterMemory,
+    seen: list[Worker],
+    cluster: str,
+    campaign: Campaign,
+    now: float,
+    why: str,
+    spent: float = 0.0,
 ) -> tuple[ClusterMemory, list[Action]]:
-    """After the lease (or stop, or budget): cancel, drain, remove, until the cluster is at zero."""
+    """After the lease (or stop, or budget): cancel, drain, remove, until the cluster is at zero.
+
+    The budget is a hard limit: once it is spent, graceful drains become fast ones (the evicted
+    jobs go back to idle in their schedds and run again on-prem; nothing is lost).
+    """
     actions: list[Action] = []
     cfg = campaign.scale_down
     if mem.pending:
@@ -254,6 +267,22 @@ def _wind_down(
                 Drain(cluster, names, "fast", now, f"{why}, scaleDown.drain=force: evict and remove")
             )
             removes.extend(names)
+    elif campaign.budget is not None and spent >= campaign.budget - _EPS:
+        hurry = [w.name for w in busy if not workers[w.name].escalated]
+        if hurry:
+            for n in hurry:
+                workers[n] = replace(
+                    workers[n], drain_started=workers[n].drain_started or now, escalated=True
+                )
+            drains.append(
+                Drain(
+                    cluster,
+                    tuple(hurry),
+                    "fast",
+                    now,
+                    f"budget spent ({spent:.2f} of {campaign.budget:g}): evict (the jobs go back to idle)",
+                )
+            )
     else:
         fresh = [
             w.name
@@ -364,6 +393,15 @@ def _scale_up(
     return memory, demand, actions, limits
 
 
+def committed_hours(campaign: Campaign, now: float) -> float:
+    """Hours a node started now may cost: until the lease ends, plus, with graceful drains, the
+    drain deadline (a busy worker may retire that long after the lease)."""
+    hours = max(campaign.end - now, 0.0) / 3600.0
+    if campaign.scale_down.drain == "graceful":
+        hours += campaign.scale_down.drain_deadline_seconds / 3600.0
+    return hours
+
+
 def _apply_limits(
     want: dict[str, int],
     policy: BurstPolicy,
@@ -378,7 +416,7 @@ def _apply_limits(
     limits: dict[str, str] = {}
     cores = sum(memory.cluster(n).target_nodes * policy.clusters[n].cpus for n in clusters)
     burn = sum(memory.cluster(n).target_nodes * policy.clusters[n].node_cost_per_hour() for n in clusters)
-    hours_left = max(campaign.end - now, 0.0) / 3600.0
+    hours_left = committed_hours(campaign, now)
     step_left = campaign.ramp_up.max_nodes_per_tick
     open_ = set(want)
 
