@@ -274,7 +274,9 @@ class MatchList:
         if fresh is not None:
             return fresh
         k = self._index_of(s)
-        return tuple(float(x) for x in self._req_arr[:, k])  # type: ignore[return-value]
+        req = tuple(self._req_arr[:, k].tolist())
+        self._req_fresh[s] = req  # type: ignore[assignment]
+        return req  # type: ignore[return-value]
 
     def _index_of(self, s: int) -> int:
         k = self._row_of.get(s)
