@@ -25,7 +25,7 @@ JOB_REQUIREMENTS = (
 )
 START = (
     "(TARGET.RequestCpus <= Cpus) && (TARGET.RequestMemory <= Memory) && "
-    '(isUndefined(TARGET.WantGPU) || TARGET.WantGPU =!= true || GPUs > 0) && KeyboardIdle > 15 * 60'
+    "(isUndefined(TARGET.WantGPU) || TARGET.WantGPU =!= true || GPUs > 0) && KeyboardIdle > 15 * 60"
 )
 PRE_JOB_RANK = "(10000000 * My.Rank) + (1000000 * (RemoteOwner =?= UNDEFINED)) - (100000 * Cpus) - Memory"
 SITE_LIST = 'stringListMember(TARGET.FedCluster, "onprem-a,cloud-b")'

@@ -119,7 +119,9 @@ class Column:
         if len(self.tag) != 1:
             raise ValueError(f"cannot broadcast a column of {len(self.tag)} rows to {n}")
         s = None if self.s is None else np.full(n, self.s[0], dtype=object)
-        return Column(np.repeat(self.tag, n), np.repeat(self.i, n), np.repeat(self.f, n), s)
+        codes = None if self.codes is None else np.repeat(self.codes, n)
+        return Column(np.repeat(self.tag, n), np.repeat(self.i, n), np.repeat(self.f, n), s, codes,
+                      self.pool, int(self.tag[0]))  # fmt: skip
 
     def take(self, rows: np.ndarray) -> Column:
         """The rows selected by an index array (a length-1 column stays shared)."""

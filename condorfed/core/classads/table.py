@@ -151,8 +151,9 @@ class AdTable:
         """A new table of the selected rows (with replaced columns carried over)."""
         rows = np.asarray(rows, dtype=np.int64)
         new = AdTable([self._ads[r] for r in rows.tolist()])
-        for name, arr in self._overrides.items():
-            new.set_column(name, arr[rows])
+        # Already-encoded columns are sliced, not re-encoded from the ads.
+        new._cols = {key: col.take(rows) for key, col in self._cols.items()}
+        new._overrides = {key: arr[rows] for key, arr in self._overrides.items()}
         return new
 
     def preset_classads(self, ads: list) -> None:
