@@ -80,21 +80,24 @@ FAST_RETRY_ATTEMPTS = 4
 
 
 @pytest.fixture
-def connector(clusters: Clusters):
+def delays() -> list[float]:
+    """The backoff delays the connector's clients asked to sleep (they do not really sleep)."""
+    return []
+
+
+@pytest.fixture
+def connector(clusters: Clusters, delays: list[float]):
     """Workflow connector for the emulators: short timeouts and quick backoff (delays are recorded)."""
     from condorfed.adapters.kube import RetryPolicy
     from condorfed.workflows.federation import Connector
 
-    delays: list[float] = []
-    conn = Connector(
+    return Connector(
         kubeconfig=clusters.kubeconfig,
         timeout=0.5,
         retry=RetryPolicy(attempts=FAST_RETRY_ATTEMPTS, base=0.01, cap=0.05, deadline=10),
         probe_timeout=0.3,
         sleep=delays.append,
     )
-    object.__setattr__(conn, "delays", delays)  # tests read the backoff delays
-    return conn
 
 
 @pytest.fixture

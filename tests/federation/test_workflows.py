@@ -134,13 +134,13 @@ def test_join_with_new_options_updates_in_place(joined, connector, effects):
     assert json.loads(registry_data(joined)["member.cluster-a.json"])["labels"] == {"site": "meyrin"}
 
 
-def test_transient_500s_and_a_timeout_are_retried_with_backoff(clusters, connector, effects):
+def test_transient_500s_and_a_timeout_are_retried_with_backoff(clusters, connector, effects, delays):
     do_init(clusters, connector, effects)
     clusters.member_a.add_fault("PATCH", "/daemonsets/condorfed-startd$", 500, times=2)
     clusters.member_a.add_fault("GET", "/namespaces/kube-system$", delay=0.8, times=1)
     fed.join(req(), connector=connector, effects=effects)
     assert clusters.member_a.get("apps/v1", "DaemonSet", "condorfed-startd", NS) is not None
-    assert connector.delays[:3] == [0.01, 0.01, 0.02]  # timeout retry, then the 500s back off
+    assert delays[:3] == [0.01, 0.01, 0.02]  # timeout retry, then the 500s back off
 
 
 def test_persistent_500_rolls_back_and_leaves_nothing_half_applied(clusters, connector, effects):
