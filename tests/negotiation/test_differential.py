@@ -122,3 +122,19 @@ def test_vectorized_and_classad2_paths_agree(seed):
     ]
     assert [(u.job, u.reason) for u in fast.unmatched] == [(u.job, u.reason) for u in slow.unmatched]
     assert fast.matches  # the generator makes pools where something matches
+
+
+@pytest.mark.parametrize("seed", range(8), ids=lambda s: f"seed{s}")
+def test_truncated_match_lists_give_the_same_negotiation(seed, monkeypatch):
+    """Match lists keep only their head and are rebuilt when it runs dry; the outcome is unchanged."""
+    from condorfed.core.negotiation import matchlist
+
+    rng = random.Random(100 + seed)
+    slots, jobs = pool(rng), queue(rng)
+    usage = UsageState(0.0, {"alice@x": SubmitterUsage(priority=rng.uniform(0.5, 50))})
+    full = negotiate(jobs, slots, NegotiatorConfig(), usage, 0.0)
+    monkeypatch.setattr(matchlist, "HEAD_FACTOR", 0)
+    monkeypatch.setattr(matchlist, "HEAD_MARGIN", 1)
+    short = negotiate(jobs, slots, NegotiatorConfig(), usage, 0.0)
+    assert [(m.job, m.slot) for m in short.matches] == [(m.job, m.slot) for m in full.matches]
+    assert [(u.job, u.reason) for u in short.unmatched] == [(u.job, u.reason) for u in full.unmatched]

@@ -230,3 +230,11 @@ def test_submitters_without_claims_use_nothing_after_the_cycle():
     result = negotiate(jobs(1), slots(1), CFG, usage, 0.0)
     assert result.usage.get("gone@cern.ch").resources_used == 0.0
     assert result.usage.get("gone@cern.ch").priority == 8.0
+
+
+def test_a_slot_matched_in_this_cycle_is_not_preempted_again():
+    """The negotiator drops a matched slot from the cycle: a RANK that prefers every job of alice lets
+    one of them preempt the running job, not each of them in turn."""
+    pool = claimed(1, Rank=Expr('TARGET.Owner == "alice"'), CurrentRank=0.0)
+    result = negotiate(jobs(5), pool, CFG, UsageState(), 0.0)
+    assert [(m.job, m.preemption) for m in result.matches] == [("1.0", "rank")]

@@ -26,6 +26,7 @@ from condorfed.core.negotiation.slotonly import shareable, slot_values
 FLT_MAX = 3.4028234663852886e38
 NO_PREEMPTION, RANK_PREEMPTION, PRIO_PREEMPTION = 2, 1, 0
 _EXPAND_CAP = 512  # states per p-slot evaluated in one go
+HEAD_FACTOR, HEAD_MARGIN = 2, 256  # candidates kept per list: factor x jobs left + margin
 SMALL_BATCH = 24  # up to this many changed slots are evaluated alone (pair by pair); more: the whole table
 
 
@@ -139,13 +140,17 @@ class MatchList:
         return job_ok, slot_ok, np.column_stack([pre, rank, post])
 
     # ---- construction -------------------------------------------------------------------------------
-    def _build(self, preemption_ok: bool) -> None:
+    def _build(self, preemption_ok: bool, exclude: frozenset[int] = frozenset()) -> None:
         pool, cfg = self.pool, self.cfg
+        self._preemption_ok = preemption_ok
+        self._truncated = False
         part_all = pool.partitionable
         live = pool.alive & ~(part_all & (pool.column("cpus") <= 0))  # an empty p-slot takes nobody
         prio_possible = (cfg.preemption_requirements or "").strip().lower() not in ("", "false", "0")
         if cfg.consider_preemption and preemption_ok:
-            preemptible = pool.rank_preemptible | prio_possible
+            # A slot this engine has just given to a job is out of the cycle, as the negotiator drops
+            # a matched slot ad; across cycles the new job's CurrentRank is not tracked (see docs).
+            preemptible = (pool.rank_preemptible | prio_possible) & ~pool.engine_claimed
             live &= part_all | ~pool.claimed | preemptible
         else:
             live &= part_all | ~pool.claimed
@@ -170,10 +175,18 @@ class MatchList:
         claimed = pool.claimed[rows_idx] & ~part
         if claimed.any():
             ok, state, prank = self._preemption(rows_idx, ok, claimed, state, prank)
+        if exclude:
+            ok &= ~np.isin(rows_idx, np.fromiter(exclude, dtype=np.int64))
         sel = np.flatnonzero(ok)
         negkeys = np.column_stack([-keys[sel], -state[sel].astype(np.float64), -prank[sel]])
         slots = rows_idx[sel]
         order = np.lexsort((slots, *negkeys.T[::-1]))  # best first; ties by slot order (stable)
+        # Keep only the head of the list: a few times what the autocluster can still take. Should it
+        # run dry, the list is built again from the pool as it is then (see peek).
+        limit = HEAD_FACTOR * self.remaining + HEAD_MARGIN
+        if len(order) > limit:
+            order = order[:limit]
+            self._truncated = True
         self._slots = slots[order]
         self._keys = negkeys[order]
         self._versions = pool.version[self._slots].copy()
@@ -440,7 +453,10 @@ class MatchList:
             arr_ok = self._valid_array_head()
             heap_ok = self._valid_heap_head()
             if not arr_ok and not heap_ok:
-                return None
+                if not self._truncated:
+                    return None
+                self._rebuild()
+                continue
             from_heap = heap_ok and (
                 not arr_ok
                 or self._heap[0][:6] < (*self._keys[self._ptr].tolist(), int(self._slots[self._ptr]))
@@ -478,6 +494,20 @@ class MatchList:
             nxt = self._next_state(cand.slot)
             if nxt is not None:
                 heapq.heappush(self._heap, nxt)
+
+    def _rebuild(self) -> None:
+        """The truncated list ran dry: evaluate the pool again (candidates set aside stay aside)."""
+        parked = frozenset(e[-2] for e in self._parked)
+        self._heap = []
+        self._expansions = {}
+        self._req_fresh = {s: r for s, r in self._req_fresh.items() if s in parked}
+        self._state_fresh = {}
+        self._ptr = 0
+        self._dead = None
+        self._scan = 0
+        self._stale_batch = 64
+        self._expand_batch = 8
+        self._build(self._preemption_ok, exclude=parked)
 
     def skip(self, cand: Candidate) -> None:
         """Set the last peeked candidate aside for this spin (it weighs more than the submitter may

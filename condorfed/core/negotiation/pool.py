@@ -122,6 +122,7 @@ class SlotPool:
         self._cols: dict[str, np.ndarray] = {r: np.zeros(0) for r in RESOURCES}
         self.partitionable = np.zeros(0, dtype=bool)
         self.rank_preemptible = np.zeros(0, dtype=bool)  # could its RANK ever prefer a new job?
+        self.engine_claimed = np.zeros(0, dtype=bool)  # taken whole by a match made here
         self.claimed = np.zeros(0, dtype=bool)
         self.alive = np.zeros(0, dtype=bool)
         self.version = np.zeros(0, dtype=np.int64)
@@ -159,6 +160,7 @@ class SlotPool:
             self._cols[r] = np.concatenate([self._cols[r], cols[r]])
         self.partitionable = np.concatenate([self.partitionable, [slot_is_partitionable(a) for a in new]])
         self.rank_preemptible = np.concatenate([self.rank_preemptible, [_may_rank_preempt(a) for a in new]])
+        self.engine_claimed = np.concatenate([self.engine_claimed, np.zeros(len(new), dtype=bool)])
         self.claimed = np.concatenate([self.claimed, [slot_is_claimed(a) for a in new]])
         self.alive = np.concatenate([self.alive, np.ones(len(new), dtype=bool)])
         self.version = np.concatenate([self.version, np.zeros(len(new), dtype=np.int64)])
@@ -199,6 +201,8 @@ class SlotPool:
         self._claim_usage[claim.submitter] = self._claim_usage.get(claim.submitter, 0.0) + claim.cpus
         if not claim.whole_slot:
             self._carved += claim.cpus
+        else:
+            self.engine_claimed[claim.slot] = True
         return cid
 
     def _forget(self, cid: int) -> Claim:
@@ -215,6 +219,8 @@ class SlotPool:
             self._claim_usage.pop(claim.submitter, None)
         if not claim.whole_slot:
             self._carved -= claim.cpus
+        else:
+            self.engine_claimed[claim.slot] = False
         return claim
 
     def drop_claims_on(self, slot: int) -> list[Claim]:
