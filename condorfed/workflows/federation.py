@@ -24,8 +24,10 @@ from condorfed.core import idtoken
 from condorfed.core.render.options import (
     COLLECTOR_SERVICE,
     DEFAULT_NAMESPACE,
+    NEGOTIATOR_CONFIGMAP,
     POOL_KEY_ID,
     POOL_KEY_SECRET,
+    SCHEDD_CONFIGMAP,
     STARTD_NAME,
     STARTD_TOKEN_KEY,
     STARTD_TOKEN_SECRET,
@@ -34,7 +36,14 @@ from condorfed.core.render.options import (
     RenderedSecrets,
     validate_dns1123_label,
 )
-from condorfed.core.render.render import join_secret_refs, render_init, render_join
+from condorfed.core.render.render import (
+    NEGOTIATOR_POLICY_FILE,
+    SCHEDD_POLICY_FILE,
+    join_secret_refs,
+    policy_text,
+    render_init,
+    render_join,
+)
 from condorfed.errors import ClusterError, ConfigError, PoolError, TokenError
 from condorfed.workflows.federation_apply import Change, dry_run, execute, plan
 from condorfed.workflows.federation_common import (
@@ -117,6 +126,7 @@ def init(
             n for n, m in (registry.members if registry else {}).items() if m.phase == "Joined"
         ),
         revoked_token_ids=registry.revoked_token_ids if registry else (),
+        **_live_policy(host, opts.namespace),
     )
     objects = ordered(render_init(full, RenderedSecrets(pool_signing_key=pool_key)))
     steps = plan(host, objects)
@@ -261,7 +271,7 @@ def join(
     stale = previous.token_id if previous and previous.token_id != token_id else ""
     future = registry.with_member(entry).without_member("", revoke=stale)
     dry_run(member, member_steps, what=f"join {req.cluster!r}")
-    dry_run(host, plan(host, _host_config_objects(future)), what=f"join {req.cluster!r} (host config)")
+    dry_run(host, plan(host, _host_config_objects(host, future)), what=f"join {req.cluster!r} (host config)")
 
     # ---- act
     changes: list[Change] = []
@@ -280,7 +290,7 @@ def join(
     if unfinished:
         latest = _record_member(host, req.namespace, entry)
     # From the registry as written, so members another join added meanwhile keep their ALLOW lines.
-    host_steps = plan(host, _host_config_objects(latest or future))
+    host_steps = plan(host, _host_config_objects(host, latest or future))
     changes += execute(host, host_steps, what=f"join {req.cluster!r} (host config)")
     changes.append(
         Change(host.context, f"registry member {req.cluster}", "unchanged" if previous == entry else "update")
@@ -358,7 +368,7 @@ def unjoin(
             raise
         cleanup = f"skipped: {exc}"
     future = (read_registry(host, namespace) or registry).without_member(cluster, revoke=entry.token_id)
-    host_steps = plan(host, _host_config_objects(future))
+    host_steps = plan(host, _host_config_objects(host, future))
     changes += execute(host, host_steps, what=f"unjoin {cluster!r} (host config)")
     _forget_member(host, namespace, cluster, revoke=entry.token_id)
     changes.append(Change(host.context, f"registry member {cluster}", "delete"))
@@ -467,11 +477,29 @@ def _join_options(entry: Member, init_opts: InitOptions) -> JoinOptions:
     )
 
 
-def _host_config_objects(registry: Registry) -> list[Mapping[str, Any]]:
+def _host_config_objects(host: ClusterClient, registry: Registry) -> list[Mapping[str, Any]]:
     """The host objects re-rendered for a registry; Secrets are left to `init` (rendered without
     material here, applying them would strip their keys)."""
-    objects = render_init(registry.init_options(), None)
+    objects = render_init(registry.init_options(**_live_policy(host, registry.namespace)), None)
     return ordered([o for o in objects if o.get("kind") != "Secret"])
+
+
+_POLICY_FILES = (
+    (NEGOTIATOR_CONFIGMAP, NEGOTIATOR_POLICY_FILE, "negotiator_config", "the negotiator"),
+    (SCHEDD_CONFIGMAP, SCHEDD_POLICY_FILE, "schedd_policy_config", "the schedd"),
+)
+
+
+def _live_policy(host: ClusterClient, namespace: str) -> dict[str, str]:
+    """The policy `condorfed policy apply` wrote, as InitOptions fields: re-rendering the host's
+    ConfigMaps (init, join, unjoin) must not reset it to empty."""
+    found: dict[str, str] = {}
+    for configmap, key, option, daemon in _POLICY_FILES:
+        live = host.get("v1", "ConfigMap", configmap, namespace)
+        text = ((live or {}).get("data") or {}).get(key)
+        if text is not None:
+            found[option] = policy_text(daemon, text)
+    return found
 
 
 def _record_member(

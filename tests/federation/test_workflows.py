@@ -398,3 +398,26 @@ def test_a_join_that_failed_halfway_can_be_rerun_or_undone(clusters, connector, 
         fed.unjoin("cluster-a", host_context="host", connector=connector, effects=effects)
         assert clusters.member_a.get("v1", "Namespace", NS) is None
         assert "member.cluster-a.json" not in registry_data(clusters)
+
+
+def test_init_and_join_keep_the_policy_that_policy_apply_wrote(joined, connector, effects):
+    from pathlib import Path
+
+    from condorfed.adapters.federation_file import load_federation
+    from condorfed.core.render.options import NEGOTIATOR_CONFIGMAP, SCHEDD_CONFIGMAP
+    from condorfed.workflows.policy import NEGOTIATOR_KEY, SCHEDD_KEY, apply_policy
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "federation.yaml"
+    apply_policy(load_federation(example), connector.connect("host"), namespace=NS)
+
+    def policy_files():
+        neg = joined.host.get("v1", "ConfigMap", NEGOTIATOR_CONFIGMAP, NS)["data"][NEGOTIATOR_KEY]
+        schedd = joined.host.get("v1", "ConfigMap", SCHEDD_CONFIGMAP, NS)["data"][SCHEDD_KEY]
+        return neg, schedd
+
+    applied = policy_files()
+    assert "NEGOTIATOR_PRE_JOB_RANK" in applied[0] and "JOB_TRANSFORM" in applied[1]
+    do_init(joined, connector, effects)
+    assert policy_files() == applied
+    fed.join(req("cluster-b", "member-b"), connector=connector, effects=effects)
+    assert policy_files() == applied

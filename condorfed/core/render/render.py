@@ -236,10 +236,19 @@ def cm_config_files(opts: InitOptions) -> dict[str, str]:
     return dict(zip(CM_CONFIG_FILES, (cm, members, negotiator), strict=True))
 
 
+def _policy_header(daemon: str) -> str:
+    return f"# Federation policy for {daemon} (condorfed policy apply).\n"
+
+
 def policy_file_text(daemon: str, text: str) -> str:
-    # `condorfed policy apply` rewrites these files; init renders whatever policy it is given.
-    body = f"# Federation policy for {daemon} (condorfed policy apply).\n" + text
+    """A policy config.d file: `condorfed policy apply` writes it, `init` renders what it is given."""
+    body = _policy_header(daemon) + text
     return body if body.endswith("\n") else body + "\n"
+
+
+def policy_text(daemon: str, file_text: str) -> str:
+    """The policy inside a file :func:`policy_file_text` made (so re-rendering keeps it)."""
+    return file_text.removeprefix(_policy_header(daemon))
 
 
 def schedd_config_files(opts: InitOptions) -> dict[str, str]:
