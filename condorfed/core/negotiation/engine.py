@@ -411,7 +411,6 @@ class _Cycle:
                 root.quota = root.allocated = self.pool_weight
             for g in tree.values():
                 allocated_seen[g.name] = g.allocated
-            before = len(self.pool.claims)
             for g in negotiation_order(tree.values(), sort_key, autoregroup=cfg.autoregroup):
                 gsubs = members[g.name.lower()]
                 if g is root and cfg.autoregroup:
@@ -426,13 +425,12 @@ class _Cycle:
                     compute_subtree_usage(root)
                     slots = strict_limit(g, slots)
                 self.negotiate_with_group(gsubs, slots, None if (g is root and cfg.autoregroup) else g)
-            progressed = len(self.pool.claims) != before
             for g in tree.values():
                 if g.usage < g.allocated:
                     g.requested = g.usage
                 else:
                     g.requested += g.allocated
-            if not progressed or not any(s.idle() for s in subs):
+            if not any(s.idle() for s in subs):
                 break
         for key, g in tree.items():
             if key == ROOT_GROUP and not members[ROOT_GROUP] and not cfg.autoregroup:
