@@ -6,6 +6,7 @@ from collections import Counter
 
 import pytest
 
+from condorfed.core.classads.values import Expr
 from condorfed.core.fairshare import UsageState, assign_quotas, build_tree
 from condorfed.core.fairshare.groups import GroupSpec
 from condorfed.core.negotiation import NegotiatorConfig, negotiate
@@ -127,3 +128,26 @@ def test_assign_quotas_unit_numbers():
 def test_group_without_configured_parent_is_a_config_error():
     with pytest.raises(ConfigError, match="parent"):
         build_tree([GroupSpec("a.b", static_quota=1)])
+
+
+@pytest.mark.parametrize(("rounds", "expected"), [("1", 15), ("3", 30)], ids=["one-round", "three-rounds"])
+def test_allocation_rounds_hand_unused_quota_on(rounds, expected):
+    """group_a's jobs match nothing; in the next allocation round its unused quota goes to group_b."""
+    params = {
+        "GROUP_NAMES": "group_a, group_b",
+        "GROUP_QUOTA_group_a": "15",
+        "GROUP_QUOTA_group_b": "15",
+        "GROUP_ACCEPT_SURPLUS": "True",
+        "NEGOTIATOR_ALLOW_QUOTA_OVERSUBSCRIPTION": "False",
+        "GROUP_QUOTA_MAX_ALLOCATION_ROUNDS": rounds,
+    }
+    js = jobs(
+        40,
+        "ua",
+        1,
+        AccountingGroup="group_a.ua",
+        AcctGroup="group_a",
+        Requirements=Expr("TARGET.Memory > 100000"),
+    ) + group_jobs("group_b", "ub", 40, 2)
+    result = negotiate(js, slots(30), NegotiatorConfig.from_params(params), UsageState(), 0.0)
+    assert Counter(m.group for m in result.matches) == {"group_b": expected}
