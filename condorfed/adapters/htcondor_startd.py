@@ -56,6 +56,11 @@ class StartdDrainer:
                     reason=f"condorfed: {reason}",
                 )
             except (htc.HTCondorException, OSError, RuntimeError, ValueError) as exc:
-                raise PoolError(f"startd {worker}: drain ({how}) failed: {_first_line(exc)}") from None
+                text = _first_line(exc)
+                if "already" in text.lower() and "drain" in text.lower():
+                    # A repeated request (e.g. after a restart before the state was saved).
+                    log.info("drain %s: %s", worker, text)
+                    continue
+                raise PoolError(f"startd {worker}: drain ({how}) failed: {text}") from None
             self.request_ids[worker] = str(request)
             log.info("drain %s (%s): %s", worker, how, reason)

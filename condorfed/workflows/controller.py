@@ -192,13 +192,25 @@ class ControllerLoop:
         return decision
 
     def run(self, stop: threading.Event, ticks: int | None = None) -> None:
+        """Tick every ``interval``; between ticks renew (or try for) the Lease every third of its
+        duration, so a leader with a long interval keeps the Lease and a follower notices a
+        vacancy quickly."""
         done = 0
-        while not stop.is_set() and (ticks is None or done < ticks):
-            self.once()
-            done += 1
-            if ticks is not None and done >= ticks:
-                break
-            stop.wait(self.interval)
+        next_tick = self.clock()
+        while not stop.is_set():
+            now = self.clock()
+            if now >= next_tick:
+                self.once()
+                done += 1
+                next_tick = now + self.interval
+                if ticks is not None and done >= ticks:
+                    break
+            elif self.elector is not None:
+                self.metrics.leader.set(1 if self.elector.try_acquire(now) else 0)
+            wait = next_tick - self.clock()
+            if self.elector is not None:
+                wait = min(wait, self.elector.lease_seconds / 3)
+            stop.wait(max(wait, 0.0))
         if self.elector is not None:
             self.elector.release(self.clock())
 

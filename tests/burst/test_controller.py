@@ -144,3 +144,45 @@ def test_follower_does_not_act(policy):
     metrics = Metrics()
     assert ControllerLoop(ctl, Never(), metrics, clock=lambda: NOW).once() is None
     assert rec.actions == [] and metrics.leader._value.get() == 0
+
+
+class FakeStop:
+    """A stop event on a virtual clock: wait() advances the clock; set after ``until``."""
+
+    def __init__(self, clock: dict, until: float) -> None:
+        self.clock, self.until = clock, until
+
+    def is_set(self) -> bool:
+        return self.clock["t"] >= self.until
+
+    def wait(self, seconds: float) -> bool:
+        self.clock["t"] += max(seconds, 0.001)
+        return self.is_set()
+
+
+class CountingElector:
+    lease_seconds = 15
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+        self.released = False
+
+    def try_acquire(self, now: float) -> bool:
+        self.calls.append(now)
+        return True
+
+    def release(self, now: float) -> None:
+        self.released = True
+
+
+def test_leader_renews_the_lease_between_long_ticks(policy):
+    rec = Recorder()
+    ctl = _controller(policy, MemoryStateStore(), _jobs(8), [], rec)
+    clock = {"t": NOW}
+    elector = CountingElector()
+    loop = ControllerLoop(ctl, elector, Metrics(), interval=60.0, clock=lambda: clock["t"])
+    loop.run(FakeStop(clock, NOW + 125))
+    gaps = [b - a for a, b in zip(elector.calls, elector.calls[1:], strict=False)]
+    assert max(gaps) <= 15 / 3 + 1e-6  # never close to the 15 s lease duration
+    assert len([a for a in rec.actions if isinstance(a, ScaleUp)]) == 1  # ticks at 0, 60, 120: one scale-up
+    assert elector.released

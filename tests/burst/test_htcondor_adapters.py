@@ -48,6 +48,7 @@ class FakePool:
     def __init__(self) -> None:
         self.calls: list[tuple] = []
         self.broken: set[str] = set()
+        self.draining: set[str] = set()
         req = "=(TARGET.Memory >= RequestMemory) && (TARGET.HasDocker =?= true) && MY.WantDocker"
         self.jobs = {
             "schedd-a": [
@@ -105,6 +106,8 @@ class FakePool:
 
             def drainJobs(self, drain_type=DrainType.Graceful, on_completion=CompletionType.Nothing,
                           check_expr=None, start_expr=None, reason=None):  # fmt: skip
+                if self.name in pool.draining:
+                    raise FakeHTCondorException("Failed to start drain: startd is already draining")
                 pool.calls.append(("drainJobs", self.name, drain_type.name, on_completion.name, reason))
                 return f"req-{self.name}"
 
@@ -186,3 +189,10 @@ def test_e2e_live_pool_reads_jobs_and_slots():
     assert all(j.get("JobStatus") == 1 for j in idle)
     assert reader.running_jobs() >= 0
     assert isinstance(CollectorStartdReader(pool).startd_ads(projection=("Name", "State")), list)
+
+
+def test_repeated_drain_is_not_an_error():
+    pool = FakePool()
+    pool.draining.add("w1.cloud")
+    StartdDrainer(htcondor=pool.module()).drain(["w1.cloud", "w2.cloud"], "graceful", "r")
+    assert [c[1] for c in pool.calls if c[0] == "drainJobs"] == ["w2.cloud"]
