@@ -21,7 +21,8 @@ from condorfed.core.classads.values import Ad, Expr
 from condorfed.core.negotiation.config import NegotiatorConfig
 from condorfed.core.negotiation.evaluation import Evaluator, SlotRows
 from condorfed.core.negotiation.pool import MATCH_CACHE_ENTRIES, RESOURCES, MatchCache, SlotPool
-from condorfed.core.negotiation.slotonly import shareable, slot_values
+from condorfed.core.negotiation.slotonly import reads_slot_resources, shareable, slot_values
+from condorfed.core.negotiation.split import split_conjunction
 
 FLT_MAX = 3.4028234663852886e38
 NO_PREEMPTION, RANK_PREEMPTION, PRIO_PREEMPTION = 2, 1, 0
@@ -92,6 +93,9 @@ class MatchList:
         self._scan = 0  # expansion batches walk the sorted array from here
         self._cache_key = cache_key
         self._parked: list[tuple] = []
+        self._reads: dict[tuple[str, bool], bool] = {}
+        self._req_split: str | bool | None = False  # not computed yet
+        self._last_keys: dict[int, tuple[float, float, float]] = {}
         self._build(preemption_ok)
 
     # ---- evaluation helpers -----------------------------------------------------------------------
@@ -349,10 +353,77 @@ class MatchList:
             if not per.any():
                 continue  # unchanged (and maybe absent from the ad: don't invent the attribute)
             overrides[r] = np.array([b[i] for b in bases]) - steps_arr * per
-        job_ok, slot_ok, keys = self._match_and_keys(SlotRows(pool, rows_arr, overrides))
+        job_ok, slot_ok, keys = self._expansion_values(SlotRows(pool, rows_arr, overrides))
         ok = job_ok & slot_ok
         for j, s in enumerate(rows):
             self._expansions[s][2].append((bool(ok[j]), keys[j]))
+
+    def _reads_resources(self, expr: str | None, my_is_slot: bool) -> bool:
+        if not expr:
+            return False
+        key = (expr, my_is_slot)
+        hit = self._reads.get(key)
+        if hit is None:
+            hit = self._reads[key] = reads_slot_resources(self.pool, expr, self.job, my_is_slot=my_is_slot)
+        return hit
+
+    def _expansion_values(self, view: SlotRows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Like ``_match_and_keys`` for p-slot states, evaluating only what can change with the
+        resources left; the rest is the slot's value already known (it was a candidate)."""
+        ev, job, cfg = self.ev, self.job, self.cfg
+        n = len(view)
+        known = np.array([self._known_keys(int(s)) for s in view.rows]).reshape(n, 3)
+        dep = self._resource_clauses()
+        if dep is None:
+            job_ok = ev.truth("MY.Requirements", job, view) if "Requirements" in job else np.zeros(n, bool)
+        elif dep:
+            job_ok = ev.truth(dep, job, view)
+        else:
+            job_ok = np.ones(n, bool)
+        if self._reads_resources("MY.Requirements", True):
+            slot_ok = ev.truth("MY.Requirements", view, job)
+        else:
+            slot_ok = np.ones(n, bool)
+        pre = (
+            ev.number(cfg.pre_job_rank, view, job, -FLT_MAX)
+            if self._reads_resources(cfg.pre_job_rank, True)
+            else known[:, 0]
+        )
+        rank = self._job_number("Rank", view, 0.0) if self._reads_resources("MY.Rank", False) else known[:, 1]
+        post = (
+            ev.number(cfg.post_job_rank, view, job, -FLT_MAX)
+            if self._reads_resources(cfg.post_job_rank, True)
+            else known[:, 2]
+        )
+        return job_ok, slot_ok, np.column_stack([pre, rank, post])
+
+    def _resource_clauses(self) -> str | None:
+        """The job's Requirements reduced to its top-level clauses that read the slot's resources, as
+        ``true && (c1) && (c2) ...``; "" when none does; None when it cannot be split (then evaluate it
+        whole). Exact for states of a slot that matched: every other clause was exactly true there, and
+        ``x && true`` is ``x`` for all four ClassAd truth values."""
+        if self._req_split is not False:
+            return self._req_split  # type: ignore[return-value]
+        req = self.job.get("Requirements")
+        result: str | None = None
+        if isinstance(req, Expr):
+            clauses = split_conjunction(str(req))
+            if len(clauses) > 1:
+                dep = [c for c in clauses if reads_slot_resources(self.pool, c, self.job, my_is_slot=False)]
+                result = ("true && (" + ") && (".join(dep) + ")") if dep else ""
+            elif not self._reads_resources("MY.Requirements", False):
+                result = ""
+        self._req_split = result
+        return result
+
+    def _known_keys(self, s: int) -> tuple[float, float, float]:
+        """(pre, rank, post) this list last saw for slot ``s``."""
+        hit = self._last_keys.get(s)
+        if hit is not None:
+            return hit
+        k = self._index_of(s)
+        neg = self._keys[k]
+        return (-float(neg[0]), -float(neg[1]), -float(neg[2]))
 
     def _next_state(self, s: int) -> tuple | None:
         """After this list gave one more job to p-slot ``s``: its new entry in the list, or None."""
@@ -486,7 +557,10 @@ class MatchList:
 
     def taken(self, cand: Candidate) -> None:
         """The caller claimed ``cand`` (the last peek): drop it, or put the p-slot back with less left."""
-        if not self._from_heap:
+        if self._from_heap:
+            e = self._heap[0]
+            self._last_keys[cand.slot] = (-e[0], -e[1], -e[2])
+        else:
             self._row_of.setdefault(cand.slot, self._ptr)
         self._drop_head()
         self.remaining -= 1

@@ -97,3 +97,52 @@ def slot_values(pool: SlotPool, ev: Evaluator, expr: str, default: float, rows: 
         entry.values[stale] = ev.number(expr, SlotRows(pool, stale), _EMPTY, default)
         entry.versions[stale] = pool.version[stale]
     return entry.values[rows]
+
+
+RESOURCE_NAMES = frozenset({"cpus", "memory", "disk", "gpus"})
+
+
+def _slot_attr_texts(pool: SlotPool, name: str) -> tuple[str, ...]:
+    """Distinct expression texts the live slot ads give attribute ``name`` (cached per pool layout)."""
+    memo = pool.slot_expr_info
+    key = (pool.structure_version, "texts", name)
+    hit = memo.get(key)
+    if hit is None:
+        texts = set()
+        for i in np.flatnonzero(pool.alive).tolist():
+            v = pool.ads[i].lower_items().get(name)
+            if isinstance(v, Expr):
+                texts.add(str(v))
+        hit = memo[key] = tuple(sorted(texts))
+    return hit
+
+
+def reads_slot_resources(pool: SlotPool, expr: str, job: Ad, *, my_is_slot: bool) -> bool:
+    """Whether ``expr`` can read the slot's Cpus/Memory/Disk/GPUs, directly or through attributes of
+    either ad (Old-ClassAd lookup: an unscoped name may resolve in either). If not, its value is the same
+    for every state of a p-slot, however many jobs it has taken."""
+    job_values = job.lower_items()
+    stack = [(expr, my_is_slot)]
+    seen: set[tuple[str, bool]] = set()
+    while stack:
+        text, slot_side = stack.pop()
+        if (text, slot_side) in seen:
+            continue
+        seen.add((text, slot_side))
+        for scope, name in references(text):
+            if scope == "my":
+                sides = (slot_side,)
+            elif scope == "target":
+                sides = (not slot_side,)
+            else:
+                sides = (slot_side, not slot_side)
+            for on_slot in sides:
+                if on_slot:
+                    if name in RESOURCE_NAMES:
+                        return True
+                    stack.extend((t, True) for t in _slot_attr_texts(pool, name))
+                else:
+                    v = job_values.get(name)
+                    if isinstance(v, Expr):
+                        stack.append((str(v), False))
+    return False
