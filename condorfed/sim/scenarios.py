@@ -89,6 +89,8 @@ def _stream(
 
 
 def _header(name: str, negotiator: float = 60, controller: float = 120) -> dict[str, Any]:
+    # Scenarios with hours-long jobs use minutes-long cycles, as large pools do (a CERN-size
+    # negotiation cycle takes minutes); traces of your own run at federation.yaml's intervals.
     return {
         "name": name,
         "trustDomain": f"{name}.example.org",
@@ -100,7 +102,7 @@ def _header(name: str, negotiator: float = 60, controller: float = 120) -> dict[
 def conference_spike(seed: int, start: float) -> Scenario:
     rng = np.random.default_rng(seed)
     fed = {
-        "federation": _header("conference"),
+        "federation": _header("conference", negotiator=300, controller=300),
         "clusters": [
             {
                 "name": "meyrin",
@@ -123,7 +125,7 @@ def conference_spike(seed: int, start: float) -> Scenario:
                 "type": "cloud",
                 "nodes": 0,
                 "weight": 20,
-                "maxCores": 1600,
+                "maxCores": 2400,
                 "node": {"cpus": 16, "memory": 64000, "disk": 200000},
                 "costPerCoreHour": 0.021,
                 "provisioningSeconds": 240,
@@ -133,7 +135,7 @@ def conference_spike(seed: int, start: float) -> Scenario:
                 "type": "cloud",
                 "nodes": 0,
                 "weight": 10,
-                "maxCores": 1600,
+                "maxCores": 2400,
                 "node": {"cpus": 32, "memory": 128000, "disk": 400000},
                 "costPerCoreHour": 0.012,
                 "provisioningSeconds": 300,
@@ -151,11 +153,14 @@ def conference_spike(seed: int, start: float) -> Scenario:
         },
     }
     onprem = 24 * 32 + 8 * 64  # 1280 cores
-    days = 4.0
-    surge_start, surge_end = 1.0 * DAY, 3.0 * DAY  # 48 h before the deadline at day 3
-    shapes = [(1, 2000, 0), (4, 8000, 0), (8, 16000, 0)]
+    days = 3.0
+    surge_start, surge_end = 0.5 * DAY, 2.5 * DAY  # the 48 h before the deadline at 60 h
     trace: list[TraceEntry] = []
-    for owner, group, frac in (("alice", "atlas", 0.4), ("bob", "cms", 0.25), ("carol", "lhcb", 0.15)):
+    for owner, group, frac, shape in (
+        ("alice", "atlas", 0.4, (8, 16000, 0)),
+        ("bob", "cms", 0.25, (4, 8000, 0)),
+        ("carol", "lhcb", 0.15, (4, 8000, 0)),
+    ):
         trace += _stream(
             rng,
             start=0,
@@ -163,8 +168,9 @@ def conference_spike(seed: int, start: float) -> Scenario:
             cores_busy=onprem * frac,
             owner=owner,
             group=group,
-            shapes=shapes,
-            runtime_h=(2.0, 0.6),
+            shapes=[shape],
+            runtime_h=(4.0, 0.5),
+            every=1800.0,
         )
     # the conference surge: atlas submits 9x more on top of its usual load (10x in all)
     trace += _stream(
@@ -174,19 +180,19 @@ def conference_spike(seed: int, start: float) -> Scenario:
         cores_busy=onprem * 0.4 * 9,
         owner="dave",
         group="atlas",
-        shapes=shapes,
-        runtime_h=(2.0, 0.6),
-        every=300.0,
+        shapes=[(8, 16000, 0)],
+        runtime_h=(4.0, 0.5),
+        every=900.0,
     )
     campaign = {
         "campaign": {
             "name": "conference-deadline",
-            "start": _iso(start + surge_start - 6 * HOUR),
-            "end": _iso(start + surge_end + 12 * HOUR),
+            "start": _iso(start + surge_start - 2 * HOUR),
+            "end": _iso(start + surge_end + 24 * HOUR),
             "clusters": ["exoscale", "tsystems"],
-            "maxCores": 3200,
-            "budget": 2500,
-            "maxBurnRate": 60,
+            "maxCores": 4000,
+            "budget": 5000,
+            "maxBurnRate": 90,
             "rampUp": {"maxNodesPerTick": 20},
             "scaleDown": {"idleSeconds": 900, "drain": "graceful", "drainDeadlineSeconds": 14400},
         }
@@ -194,7 +200,7 @@ def conference_spike(seed: int, start: float) -> Scenario:
     return Scenario(
         "conference-spike",
         "1,280 on-prem cores near 80% busy; atlas submits 10x its load for 48 h before a deadline; "
-        "two clouds (exoscale, tsystems on spot) can add up to 3,200 cores",
+        "two clouds (exoscale, tsystems on spot) can add up to 4,000 cores under a campaign budget",
         fed,
         trace,
         campaign,
