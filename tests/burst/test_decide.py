@@ -37,30 +37,34 @@ def ups(actions) -> dict[str, int]:
 @pytest.mark.parametrize(
     ("limits", "expected", "limit_word"),
     [
-        pytest.param(dict(ramp=5), {"tsystems": 5}, "rampUp", id="spike-capped-by-ramp-up-step"),
+        # ramp 5, shared by the smallest granted share of need (ties: larger need): tsystems (85),
+        # exoscale (20), then tsystems three times (3/85 < 1/20 ...).
+        pytest.param(
+            dict(ramp=5), {"exoscale": 1, "tsystems": 4}, "rampUp", id="spike-capped-by-ramp-up-step"
+        ),
         pytest.param(
             dict(ramp=1000),
             {"exoscale": 20, "tsystems": 85},
             "cluster maxCores",
             id="spike-capped-by-cluster-max",
         ),
-        # 200 cores: tsystems (need 85) takes nodes until 25 x 8 = 200 cores; exoscale's 16 would pass 200.
+        # 200 cores shared in proportion to need (20 : 85 nodes): 4 x 16 + 17 x 8 = 200 cores.
         pytest.param(
             dict(ramp=1000, max_cores=200),
-            {"tsystems": 25},
+            {"exoscale": 4, "tsystems": 17},
             "campaign maxCores",
             id="spike-capped-by-campaign-max-cores",
         ),
-        # burn: a tsystems node is 8 x 0.01 = 0.08/h -> 12 nodes = 0.96/h;
-        # a 13th (1.04) or an exoscale node (+0.32) passes 1.0.
+        # burn: tsystems node 0.08/h, exoscale node 0.32/h: 1 exoscale + 8 tsystems = 0.96/h; a second
+        # exoscale node (1.28) or a 9th tsystems one (1.04) passes 1.0.
         pytest.param(
             dict(ramp=1000, max_burn_rate=1.0),
-            {"tsystems": 12},
+            {"exoscale": 1, "tsystems": 8},
             "maxBurnRate",
             id="spike-capped-by-burn-rate",
         ),
         # budget 100 over the 239 h left + 24 h graceful drain deadline: burn <= 0.380/h -> 4 tsystems
-        # nodes (0.32/h; a 5th makes 0.40).
+        # nodes (0.32/h; a 5th makes 0.40, an exoscale node alone 0.32 + 0.08 first = 0.40).
         pytest.param(dict(ramp=1000, budget=100.0), {"tsystems": 4}, "budget", id="spike-capped-by-budget"),
         # 50 already spent: (100 - 50) / 263 h = 0.190/h -> 2 tsystems nodes.
         pytest.param(

@@ -410,8 +410,9 @@ def _apply_limits(
     clusters: tuple[str, ...],
     now: float,
 ) -> tuple[dict[str, int], dict[str, str]]:
-    """Grant nodes one at a time, largest remaining need first (ties: federation file order),
-    while every limit holds. Returns nodes granted and, per capped cluster, the limit that bit."""
+    """Grant nodes one at a time, to the cluster with the smallest granted share of its need
+    (ties: larger need, then federation file order), while every limit holds. Returns nodes
+    granted and, per capped cluster, the limit that bit."""
     grant = dict.fromkeys(want, 0)
     limits: dict[str, str] = {}
     cores = sum(memory.cluster(n).target_nodes * policy.clusters[n].cpus for n in clusters)
@@ -435,12 +436,15 @@ def _apply_limits(
             committed = memory.spent + new_burn * hours_left
             if committed > campaign.budget + _EPS:
                 return (
-                    f"budget={campaign.budget:g} (spent {memory.spent:.2f} + burn {new_burn:.2f}/h until end)"
+                    f"budget={campaign.budget:g} "
+                    f"(spent {memory.spent:.2f} + {new_burn:.2f}/h for {hours_left:.0f} h)"
                 )
         return None
 
     while open_:
-        n = min(open_, key=lambda c: (-(want[c] - grant[c]), clusters.index(c)))
+        # The cluster furthest behind in proportion to its need goes next (ties: the larger need,
+        # then file order), so a tick's nodes are shared in proportion to need.
+        n = min(open_, key=lambda c: (grant[c] / want[c], -want[c], clusters.index(c)))
         why = blocked(n)
         if why is not None:
             limits[n] = why
