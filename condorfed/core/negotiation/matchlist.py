@@ -21,7 +21,7 @@ from condorfed.core.classads.values import Ad, Expr
 from condorfed.core.negotiation.config import NegotiatorConfig
 from condorfed.core.negotiation.evaluation import Evaluator, SlotRows
 from condorfed.core.negotiation.pool import MATCH_CACHE_ENTRIES, RESOURCES, MatchCache, SlotPool
-from condorfed.core.negotiation.slotonly import reads_slot_resources, shareable, slot_values
+from condorfed.core.negotiation.slotonly import clause_truth, reads_slot_resources, shareable, slot_values
 from condorfed.core.negotiation.split import split_conjunction
 
 FLT_MAX = 3.4028234663852886e38
@@ -99,6 +99,30 @@ class MatchList:
         self._build(preemption_ok)
 
     # ---- evaluation helpers -----------------------------------------------------------------------
+    def _job_requirements(self, rows: SlotRows) -> np.ndarray:
+        """truth(job Requirements) per row. A conjunction is truthy exactly when every top-level clause
+        is (ClassAd ``&&`` accepts non-zero numbers as true), so clauses many autoclusters share
+        (``TARGET.Arch == "X86_64"``, ...) come from a per-pool cache, and the rest is evaluated as one."""
+        job, n = self.job, len(rows)
+        req = job.get("Requirements")
+        if req is None:
+            return np.zeros(n, bool)
+        clauses = split_conjunction(str(req)) if isinstance(req, Expr) else []
+        if len(clauses) < 2 or rows.overrides:
+            return self.ev.truth("MY.Requirements", job, rows)
+        ok = np.ones(n, bool)
+        rest: list[str] = []
+        idx = np.asarray(rows.rows, dtype=np.int64)
+        for c in clauses:
+            shared = clause_truth(self.pool, self.ev, c, job, idx)
+            if shared is None:
+                rest.append(c)
+            else:
+                ok &= shared
+        if rest:
+            ok &= self.ev.truth("true && (" + ") && (".join(rest) + ")", job, rows)
+        return ok
+
     def _slot_number(self, expr: str | None, rows: SlotRows, default: float) -> np.ndarray:
         """A slot-side rank (MY = slot); shared across autoclusters when the job cannot affect it."""
         if not expr:
@@ -135,8 +159,7 @@ class MatchList:
     def _match_and_keys(self, rows: SlotRows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(job Requirements, slot Requirements, keys (n, 3): pre/rank/post) for rows."""
         ev, job, cfg = self.ev, self.job, self.cfg
-        n = len(rows)
-        job_ok = ev.truth("MY.Requirements", job, rows) if "Requirements" in job else np.zeros(n, bool)
+        job_ok = self._job_requirements(rows)
         slot_ok = ev.truth("MY.Requirements", rows, job)
         pre = self._slot_number(cfg.pre_job_rank, rows, -FLT_MAX)
         rank = self._job_number("Rank", rows, 0.0)

@@ -118,6 +118,8 @@ class SlotPool:
         self.attr_epoch = 0  # bumped when slot attributes change other than resources
         self.slot_expr_info: dict = {}  # see slotonly.py
         self.slot_value_cache: dict = {}
+        self.clause_cache: dict = {}  # see slotonly.clause_truth
+        self.clause_seen: set = set()
         self.names: list[str] = []
         self._cols: dict[str, np.ndarray] = {r: np.zeros(0) for r in RESOURCES}
         self.partitionable = np.zeros(0, dtype=bool)

@@ -146,3 +146,79 @@ def reads_slot_resources(pool: SlotPool, expr: str, job: Ad, *, my_is_slot: bool
                     if isinstance(v, Expr):
                         stack.append((str(v), False))
     return False
+
+
+def job_side_names(pool: SlotPool, expr: str, job: Ad, *, my_is_slot: bool) -> tuple[str, ...]:
+    """Job attributes ``expr`` can read (directly, through either ad's attributes, or by Old-ClassAd
+    fallback), sorted. Two jobs with equal values for these get equal results from ``expr``."""
+    job_values = job.lower_items()
+    stack = [(expr, my_is_slot)]
+    seen: set[tuple[str, bool]] = set()
+    names: set[str] = set()
+    while stack:
+        text, slot_side = stack.pop()
+        if (text, slot_side) in seen:
+            continue
+        seen.add((text, slot_side))
+        for scope, name in references(text):
+            if scope == "my":
+                sides = (slot_side,)
+            elif scope == "target":
+                sides = (not slot_side,)
+            else:
+                sides = (slot_side, not slot_side)
+            for on_slot in sides:
+                if on_slot:
+                    stack.extend((t, True) for t in _slot_attr_texts(pool, name))
+                else:
+                    names.add(name)
+                    v = job_values.get(name)
+                    if isinstance(v, Expr):
+                        stack.append((str(v), False))
+    return tuple(sorted(names))
+
+
+@dataclass
+class _Truths:
+    epoch: int
+    versions: np.ndarray
+    values: np.ndarray
+
+
+CLAUSE_CACHE_ENTRIES = 512
+
+
+def clause_truth(pool: SlotPool, ev: Evaluator, clause: str, job: Ad, rows: np.ndarray) -> np.ndarray | None:
+    """truth(clause) with MY = job for slot ``rows``, shared by every job whose readable attributes
+    have the same values. None the first time a clause (with those values) is asked for: the caller
+    evaluates it together with its other new clauses, and the second asker starts the cache."""
+    names = job_side_names(pool, clause, job, my_is_slot=False)
+    values = job.lower_items()
+    sig = tuple((n, type(values.get(n)), values.get(n)) for n in names)
+    key = (getattr(ev, "name", "?"), clause, sig)
+    cache = pool.clause_cache
+    entry = cache.get(key)
+    n = len(pool)
+    if entry is None:
+        if key not in pool.clause_seen:
+            if len(pool.clause_seen) > 65536:
+                pool.clause_seen.clear()
+            pool.clause_seen.add(key)
+            return None
+        entry = _Truths(pool.attr_epoch, np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=bool))
+        cache[key] = entry
+        while len(cache) > CLAUSE_CACHE_ENTRIES:
+            cache.pop(next(iter(cache)))
+    if entry.epoch != pool.attr_epoch:
+        entry.epoch, entry.versions = pool.attr_epoch, np.full(n, -1, dtype=np.int64)
+    if len(entry.versions) < n:
+        k = n - len(entry.versions)
+        entry.versions = np.concatenate([entry.versions, np.full(k, -1, dtype=np.int64)])
+        entry.values = np.concatenate([entry.values, np.zeros(k, dtype=bool)])
+    stale = rows[entry.versions[rows] != pool.version[rows]]
+    if len(stale):
+        if len(stale) > SMALL_BATCH:
+            stale = np.flatnonzero(pool.alive & (entry.versions != pool.version))
+        entry.values[stale] = ev.truth(clause, job, SlotRows(pool, stale))
+        entry.versions[stale] = pool.version[stale]
+    return entry.values[rows]
