@@ -106,3 +106,36 @@ def first_fit() -> FirstFit:
 @pytest.fixture
 def make_first_fit() -> type[FirstFit]:
     return FirstFit
+
+
+TINY_FEDERATION = """\
+federation: {name: tiny, trustDomain: tiny.example, negotiatorInterval: 60, controllerInterval: 60}
+clusters:
+  - {name: site, type: onprem, nodes: 2, node: {cpus: 4, memory: 16000}}
+  - {name: burst, type: cloud, nodes: 0, node: {cpus: 4, memory: 16000}, maxCores: 16,
+     costPerCoreHour: 0.1, provisioningSeconds: 120}
+rules:
+  - fill: [site, "*"]
+  - require: site
+    when: 'AcctGroup =?= "local"'
+fairshare:
+  halfLife: 3600
+  groups:
+    physics: {quota: 0.7, acceptSurplus: true}
+    local: {quota: 0.3, acceptSurplus: true}
+"""
+
+TINY_TRACE = """\
+{"submit": 0, "owner": "ann", "group": "physics", "cpus": 1, "memory": 1000, "runtime": 900, "count": 40}
+{"submit": 0, "owner": "lou", "group": "local", "cpus": 1, "memory": 1000, "runtime": 600, "count": 10}
+{"submit": 1800, "owner": "ann", "group": "physics", "cpus": 2, "memory": 2000, "runtime": 300, "count": 6}
+"""
+
+
+@pytest.fixture
+def tiny_files(tmp_path):
+    fed = tmp_path / "federation.yaml"
+    trace = tmp_path / "trace.jsonl"
+    fed.write_text(TINY_FEDERATION)
+    trace.write_text(TINY_TRACE)
+    return fed, trace
