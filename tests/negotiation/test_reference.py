@@ -17,7 +17,16 @@ from condorfed.core.fairshare import UsageState
 from condorfed.core.negotiation import NegotiatorConfig, negotiate
 from condorfed.core.negotiation.evaluation import _to_classad, classad2_uses_old_scoping
 
-from .test_differential import REQS, STARTS
+from .test_differential import REQS as BASE_REQS
+from .test_differential import STARTS
+
+REQS = [
+    *BASE_REQS,
+    "TARGET.Cpus && (TARGET.Memory >= RequestMemory)",  # a number as a clause
+    "(TARGET.NoSuchAttr =?= undefined) && (TARGET.Disk >= RequestDisk) && (Cpus - RequestCpus >= 1)",
+    '(TARGET.Site == "CERN") || (TARGET.Memory > 10000) && (TARGET.Cpus >= RequestCpus)',
+    "ifThenElse(TARGET.Cpus > 4, TARGET.Memory >= 2 * RequestMemory, true) && TARGET.Memory >= RequestMemory",
+]
 
 FLT_MAX = 3.4028234663852886e38
 CFG = NegotiatorConfig()
@@ -127,7 +136,7 @@ def make_jobs(rng: random.Random) -> list[Ad]:
     return out
 
 
-@pytest.mark.parametrize("seed", range(12), ids=lambda s: f"seed{s}")
+@pytest.mark.parametrize("seed", range(20), ids=lambda s: f"seed{s}")
 def test_engine_agrees_with_the_naive_reference(seed):
     assert classad2_uses_old_scoping()  # htcondor2 is imported by the test package
     rng = random.Random(1000 + seed)
