@@ -6,11 +6,14 @@ Computed per autocluster (:class:`JobGroup`), never per job:
    with the federation's compiled policy and fair share) over the *free* real slots plus one
    *virtual* partitionable slot per cloud cluster the campaign may use, shaped like that
    cluster's workers (``federation.yaml``'s ``node``, labels, ``FedCluster``, ``IsCloud``) and
-   sized to the nodes it could still add. Only slots that can take a job now are free:
+   big enough for every idle job (cluster caps are applied in step 3, so the clouds never compete
+   for a made-up capacity). Only slots that can take a job now are free:
    unclaimed, not draining or retiring, not drained, with cores and memory left (glideinWMS
    #332/#554 counted retiring and memory-exhausted slots as idle). Jobs the real slots take are
    absorbed; jobs the virtual slots take are the unmet demand; jobs neither takes (no cluster
-   can run them, or fair share would not start them) never cause a scale-up.
+   can run them, or fair share would not start them) never cause a scale-up. Without static
+   group quotas no pie limit can bind against unbounded virtual slots, so only autoclusters
+   that fit some free slot need the cycle (none, when nothing is free).
 2. **Which clouds.** Each autocluster is matched against a node-shaped virtual slot of every
    cloud cluster (Requirements both ways, Old-ClassAd scoping) and must fit one node.
 3. **Place.** The remaining jobs go to the first routing tier (prefer/fill/require) that has a
