@@ -81,6 +81,6 @@ def analyze(jobfile, machines, config, as_json):
             ("satisfy the job's Requirements", a.satisfy_job),
             ("reject the job through their START/Requirements", ", ".join(a.rejected_by_slot) or "none"),
             ("partitionable slots without enough resources left", ", ".join(a.too_small) or "none"),
-            ("match both ways", len(a.matching)),
+            ("match both ways (not claimed now)", f"{len(a.matching)} ({len(a.available)})"),
         ],
     )

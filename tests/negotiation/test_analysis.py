@@ -39,3 +39,10 @@ def test_analyze_counts_clauses_and_names_rejecting_slots():
     assert a.satisfy_job == 4
     assert a.rejected_by_slot == ("picky1@host1",)
     assert len(a.matching) == 3
+    assert a.available == a.matching  # nothing is claimed
+
+
+def test_analyze_tells_claimed_slots_apart():
+    pool = slots(2) + slots(1, prefix="busy", State="Claimed", RemoteOwner="bob@x", RemoteUser="bob@x")
+    a = analyze(jobs(1)[0], pool)
+    assert len(a.matching) == 3 and a.available == ("slot1@host1", "slot2@host2")

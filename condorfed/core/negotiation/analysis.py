@@ -34,6 +34,7 @@ class Analysis:
     rejected_by_slot: tuple[str, ...]  # slots whose START/Requirements reject the job
     too_small: tuple[str, ...]  # p-slots without enough resources left
     matching: tuple[str, ...]  # slots matching both ways (and big enough)
+    available: tuple[str, ...] = ()  # of those, the ones not claimed by a running job
 
     def to_json(self) -> dict:
         return {
@@ -45,6 +46,7 @@ class Analysis:
             "rejected_by_slot_requirements": list(self.rejected_by_slot),
             "partitionable_slots_too_small": list(self.too_small),
             "matching_slots": list(self.matching),
+            "available_matching_slots": list(self.available),
         }
 
 
@@ -93,4 +95,5 @@ def analyze(
         rejected_by_slot=tuple(names[i] for i in np.flatnonzero(~slot_ok)),
         too_small=tuple(names[i] for i in np.flatnonzero(~fits)),
         matching=tuple(names[i] for i in np.flatnonzero(job_ok & slot_ok & fits)),
+        available=tuple(names[i] for i in np.flatnonzero(job_ok & slot_ok & fits & ~pool.claimed)),
     )
