@@ -135,6 +135,10 @@ class BurstController:
             self.actuators.apply(decision.actions)  # an error leaves the stored memory as it was
         for action in decision.actions:
             self.recent.append({"time": now, "kind": action.kind, "text": describe(action)})
+        latest = self.store.load() or {}
+        if (latest.get("memory") or {}).get("stopped") and not decision.memory.stopped:
+            # `campaign stop` wrote while this tick ran: keep it (it takes effect next tick).
+            decision = replace(decision, memory=replace(decision.memory, stopped=True))
         self.store.save(self.document(decision))
         self.last = decision
         return decision

@@ -186,3 +186,25 @@ def test_leader_renews_the_lease_between_long_ticks(policy):
     assert max(gaps) <= 15 / 3 + 1e-6  # never close to the 15 s lease duration
     assert len([a for a in rec.actions if isinstance(a, ScaleUp)]) == 1  # ticks at 0, 60, 120: one scale-up
     assert elector.released
+
+
+def test_stop_during_a_tick_is_not_lost(policy):
+    class StopsMidTick(MemoryStateStore):
+        """`campaign stop` lands between the tick's load and its save."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.loads = 0
+
+        def load(self):
+            self.loads += 1
+            if self.loads == 2 and self.document is not None:
+                stop_campaign(self)
+            return super().load()
+
+    store, rec = StopsMidTick(), Recorder()
+    store.save({"campaign": "spike", "memory": {}})
+    ctl = _controller(policy, store, _jobs(8), [], rec)
+    ctl.tick(NOW)
+    assert campaign_status(store)["memory"]["stopped"] is True
+    assert ctl.tick(NOW + 60).phase == "winding-down"
