@@ -35,8 +35,11 @@ def _flag(ad: Ad, name: str) -> bool:
 
 
 def slot_is_partitionable(ad: Ad) -> bool:
+    """``PartitionableSlot`` when the ad has it (the startd always publishes it), else ``SlotType``."""
+    if isinstance(ad.get("PartitionableSlot"), bool):
+        return ad.get("PartitionableSlot") is True
     st = ad.get("SlotType")
-    return _flag(ad, "PartitionableSlot") or (isinstance(st, str) and st.lower() == "partitionable")
+    return isinstance(st, str) and st.lower() == "partitionable"
 
 
 def slot_remote_submitter(ad: Ad) -> str | None:
@@ -107,7 +110,11 @@ class Claim:
 
 
 class SlotPool:
-    """Columnar slot state, persistent across cycles. Slot ids are stable indices (removal marks dead)."""
+    """Columnar slot state, persistent across cycles. Slot ids are stable indices (removal marks dead).
+
+    The pool owns copies of the ads it was given and caches evaluation results against them (per slot
+    version). Change a machine by removing its slot and adding the new ad; never edit ``ads`` in place.
+    """
 
     def __init__(self, slots: Iterable[Ad] = (), *, cache_matches: bool = True) -> None:
         """``cache_matches``: keep each autocluster's evaluation results between cycles and re-evaluate
