@@ -48,3 +48,13 @@ def test_parse_unparse_round_trip_and_classad2_accepts(text):
     node = parse(text)
     assert parse(unparse(node)) == node
     classad2.ExprTree(text)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(expression_texts, ads(), ads())
+def test_we_read_what_classad2_prints(text, my, target):
+    """classad2's own rendering of an expression (E+00 reals, `is`, real("INF"), ...) parses,
+    and means to us what it means to classad2 (the rendering itself rounds reals to 16 digits)."""
+    printed = str(classad2.ExprTree(text))
+    got = compile_expr(printed).evaluate(my, AdTable.from_ads([target])).to_list()[0]
+    assert same_value(oracle(printed, to_classad(my), to_classad(target)), got), (text, printed)
