@@ -1,4 +1,4 @@
-"""Idle and running jobs from the pool's schedds, through htcondor2.
+"""Idle and running jobs from the pool's schedds, and the accountant's usage, through htcondor2.
 
 :class:`ScheddJobReader` finds the schedds through the collector (``Collector.locateAll``) and
 queries each with a *projection*: only the attributes that decide where a job can run. The
@@ -127,3 +127,46 @@ class ScheddJobReader:
         for name, schedd in self._schedds():
             total += len(self._query(name, schedd, RUNNING, ("ClusterId", "ProcId")))
         return total
+
+
+class NegotiatorUsageReader:
+    """The accountant's state from the negotiator (``Negotiator.getPriorities``), as a UsageState.
+
+    Accounting ads carry ``Name``, ``Priority`` (the real user priority), ``PriorityFactor`` and
+    ``WeightedResourcesUsed`` / ``ResourcesUsed``; group records (``IsAccountingGroup``) are skipped:
+    the engine derives group usage from its submitters.
+    """
+
+    def __init__(self, pool: str | None = None, *, htcondor: Any = None) -> None:
+        self.pool = pool
+        self._htc = htcondor
+
+    @property
+    def htc(self) -> Any:
+        if self._htc is None:
+            self._htc = _htcondor2()
+        return self._htc
+
+    def usage(self, now: float) -> Any:
+        from condorfed.core.fairshare import SubmitterUsage, UsageState
+
+        htc = self.htc
+        try:
+            location = htc.Collector(self.pool).locate(htc.DaemonType.Negotiator)
+            ads = htc.Negotiator(location).getPriorities(rollup=False)
+        except (htc.HTCondorException, OSError, RuntimeError, ValueError) as exc:
+            where = f"negotiator of {self.pool or '(COLLECTOR_HOST)'}"
+            raise PoolError(f"{where}: priority query failed: {_first_line(exc)}") from None
+        submitters = {}
+        for ad in ads:
+            name = ad.get("Name")
+            if not isinstance(name, str) or ad.get("IsAccountingGroup") is True:
+                continue
+            used = ad.get("WeightedResourcesUsed", ad.get("ResourcesUsed", 0))
+            factor = ad.get("PriorityFactor")
+            submitters[name] = SubmitterUsage(
+                priority=float(ad.get("Priority", 0.5)),
+                factor=float(factor) if isinstance(factor, int | float) else None,
+                resources_used=float(used) if isinstance(used, int | float) else 0.0,
+            )
+        return UsageState(time=now, submitters=submitters)

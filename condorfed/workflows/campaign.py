@@ -94,6 +94,7 @@ class BurstController:
     store: StateStore
     actuators: ActuatorSet | None = None  # None: dry run, decisions are only reported
     node_attr: str = "Machine"
+    usage: Any = None  # condorfed.adapters.htcondor_schedd.NegotiatorUsageReader (None: no accountant)
     recent: deque = field(default_factory=lambda: deque(maxlen=RECENT))
     last: Decision | None = None
     last_state: ObservedState | None = None
@@ -116,9 +117,10 @@ class BurstController:
             self.recent.extend(doc.get("recent", ()))
         return ControllerMemory.from_json(doc.get("memory"))
 
-    def observe(self, memory: ControllerMemory) -> ObservedState:
+    def observe(self, memory: ControllerMemory, now: float) -> ObservedState:
         slots = tuple(self.startds.startd_ads(projection=SLOT_PROJECTION))
         return ObservedState(
+            usage=None if self.usage is None else self.usage.usage(now),
             idle=group_jobs(self.jobs.idle_jobs()),
             slots=slots,
             workers=workers_from_slots(slots, self.clusters, self.node_attr),
@@ -128,7 +130,7 @@ class BurstController:
 
     def tick(self, now: float) -> Decision:
         memory = self.load_memory()
-        state = self.observe(memory)
+        state = self.observe(memory, now)
         decision = step(state, self.policy, self.campaign, now)
         self.last_state = state
         if self.actuators is not None:
@@ -235,6 +237,7 @@ def build_controller(w: Wiring, *, connect: Callable[[str | None], Any] | None =
     fed = load_federation(w.federation)
     campaign = load_campaign(w.campaign, fed) if w.campaign else Campaign.unbounded()
     policy = BurstPolicy.from_federation(fed)
+    usage: Any = None
     if w.jobs_files or w.machines_files:
         from condorfed.adapters.adfiles import read_ad_files, read_job_files
         from condorfed.adapters.htcondor_collector import StaticStartdReader
@@ -243,10 +246,11 @@ def build_controller(w: Wiring, *, connect: Callable[[str | None], Any] | None =
         startds: Any = StaticStartdReader(read_ad_files(w.machines_files))
     else:
         from condorfed.adapters.htcondor_collector import CollectorStartdReader
-        from condorfed.adapters.htcondor_schedd import ScheddJobReader
+        from condorfed.adapters.htcondor_schedd import NegotiatorUsageReader, ScheddJobReader
 
         jobs = ScheddJobReader(w.pool)
         startds = CollectorStartdReader(w.pool)
+        usage = NegotiatorUsageReader(w.pool)
     needs_cluster = w.host_context is not None or not w.dry_run
     connect = connect or (_connector(w.kubeconfig) if needs_cluster else None)
     store = store_for(w, campaign.name, connect)
@@ -260,7 +264,9 @@ def build_controller(w: Wiring, *, connect: Callable[[str | None], Any] | None =
         clusters = {c.name: c for c in fed.clusters}
         acts = {n: _LazyActuator(clusters[n], connect) for n in campaign_clusters(policy, campaign)}
         actuators = ActuatorSet(acts, StartdDrainer(w.pool))
-    return BurstController(policy, campaign, jobs, startds, store, actuators, node_attr=w.node_attr)
+    return BurstController(
+        policy, campaign, jobs, startds, store, actuators, node_attr=w.node_attr, usage=usage
+    )
 
 
 def status_store(w: Wiring, campaign_name: str) -> StateStore:

@@ -446,22 +446,35 @@ def test_pending_counts_once_against_the_cluster_cap(policy, jobs, expected):
     assert d.nodes["gcp"] <= 10
 
 
-def test_static_group_quota_limits_demand():
+@pytest.mark.parametrize(
+    ("running", "expected_jobs", "expected_nodes"),
+    [
+        pytest.param(0, 16, {"tsystems": 2}, id="quota-16-nothing-running"),
+        pytest.param(8, 8, {"tsystems": 1}, id="quota-16-eight-running-elsewhere"),
+        pytest.param(16, 0, {}, id="quota-16-at-quota-no-cloud"),
+    ],
+)
+def test_static_group_quota_limits_demand(running, expected_jobs, expected_nodes):
     """Fair share is part of the cycle: a group capped at 16 cores (static quota, no surplus)
-    asks for 16 cores of cloud, not for its whole queue."""
+    asks for what its quota leaves, counting the cores it already runs (the accountant's usage),
+    not for its whole queue."""
     import yaml
     from burst_helpers import FEDERATION_YAML
 
     from condorfed.core.burst import BurstPolicy
+    from condorfed.core.fairshare import SubmitterUsage, UsageState
     from condorfed.core.federation.model import parse_federation
 
     doc = yaml.safe_load(FEDERATION_YAML)
     doc["fairshare"] = {"groups": {"atlas": {"quota": 16, "acceptSurplus": False}, "cms": {"quota": 0.5}}}
     policy = BurstPolicy.from_federation(parse_federation(doc, "federation.yaml"))
-    d = step(ObservedState(idle=(job(100),)), policy, campaign(clusters=("tsystems",)), NOW)
-    assert d.demand.clusters["tsystems"].jobs == pytest.approx(16)
-    assert d.demand.unplaceable_jobs == 84
-    assert ups(d.actions) == {"tsystems": 2}
+    usage = UsageState(
+        time=NOW, submitters={"atlas.alice": SubmitterUsage(priority=10.0, resources_used=running)}
+    )
+    d = step(ObservedState(idle=(job(100),), usage=usage), policy, campaign(clusters=("tsystems",)), NOW)
+    assert d.demand.clusters["tsystems"].jobs == pytest.approx(expected_jobs)
+    assert d.demand.unplaceable_jobs == 100 - expected_jobs
+    assert ups(d.actions) == expected_nodes
 
 
 def test_budget_spent_during_a_graceful_drain_evicts(policy):

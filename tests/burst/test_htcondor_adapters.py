@@ -9,7 +9,13 @@ from types import SimpleNamespace
 import classad2
 import pytest
 
-from condorfed.adapters.htcondor_schedd import IDLE, JOB_PROJECTION, RUNNING, ScheddJobReader
+from condorfed.adapters.htcondor_schedd import (
+    IDLE,
+    JOB_PROJECTION,
+    RUNNING,
+    NegotiatorUsageReader,
+    ScheddJobReader,
+)
 from condorfed.adapters.htcondor_startd import StartdDrainer
 from condorfed.core.burst import group_jobs
 from condorfed.errors import PoolError
@@ -22,6 +28,7 @@ class FakeHTCondorException(Exception):
 class DaemonType(enum.Enum):
     Schedd = 1
     Startd = 2
+    Negotiator = 3
 
 
 class DrainType(enum.Enum):
@@ -111,9 +118,22 @@ class FakePool:
                 pool.calls.append(("drainJobs", self.name, drain_type.name, on_completion.name, reason))
                 return f"req-{self.name}"
 
+        class Negotiator:
+            def __init__(self, location):
+                self.name = location.get("Name")
+
+            def getPriorities(self, rollup=False):
+                pool.calls.append(("getPriorities", self.name, rollup))
+                return [
+                    _ad(Name="atlas", IsAccountingGroup=True, Priority=100.0, ResourcesUsed=64),
+                    _ad(Name="atlas.alice@cern.ch", IsAccountingGroup=False, Priority=12.5,
+                        PriorityFactor=1000.0, ResourcesUsed=60, WeightedResourcesUsed=64.0),
+                    _ad(Name="bob@cern.ch", Priority=0.5, ResourcesUsed=0),
+                ]  # fmt: skip
+
         return SimpleNamespace(
-            Collector=Collector, Schedd=Schedd, Startd=Startd, DaemonType=DaemonType, DrainType=DrainType,
-            CompletionType=CompletionType, HTCondorException=FakeHTCondorException,
+            Collector=Collector, Schedd=Schedd, Startd=Startd, Negotiator=Negotiator, DaemonType=DaemonType,
+            DrainType=DrainType, CompletionType=CompletionType, HTCondorException=FakeHTCondorException,
         )  # fmt: skip
 
 
@@ -189,6 +209,8 @@ def test_e2e_live_pool_reads_jobs_and_slots():
     assert all(j.get("JobStatus") == 1 for j in idle)
     assert reader.running_jobs() >= 0
     assert isinstance(CollectorStartdReader(pool).startd_ads(projection=("Name", "State")), list)
+    usage = NegotiatorUsageReader(pool).usage(0.0)
+    assert all(u.priority >= 0 for u in usage.submitters.values())
 
 
 def test_repeated_drain_is_not_an_error():
@@ -196,3 +218,15 @@ def test_repeated_drain_is_not_an_error():
     pool.draining.add("w1.cloud")
     StartdDrainer(htcondor=pool.module()).drain(["w1.cloud", "w2.cloud"], "graceful", "r")
     assert [c[1] for c in pool.calls if c[0] == "drainJobs"] == ["w2.cloud"]
+
+
+def test_accountant_usage_from_the_negotiator():
+    pool = FakePool()
+    usage = NegotiatorUsageReader("cm", htcondor=pool.module()).usage(1000.0)
+    assert usage.time == 1000.0
+    assert set(usage.submitters) == {"atlas.alice@cern.ch", "bob@cern.ch"}  # group records skipped
+    alice = usage.submitters["atlas.alice@cern.ch"]
+    assert (alice.priority, alice.factor, alice.resources_used) == (12.5, 1000.0, 64.0)
+    assert usage.submitters["bob@cern.ch"].factor is None  # DEFAULT_PRIO_FACTOR
+    assert ("locate", "Negotiator", None) in pool.calls
+    assert [c[0] for c in pool.calls if c[0] == "getPriorities"] == ["getPriorities"]

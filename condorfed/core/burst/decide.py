@@ -344,7 +344,7 @@ def _scale_up(
         mem = memory.cluster(n)
         room[n] = math.inf if cap is None else max(cap - (mem.target_nodes - len(mem.pending)), 0)
     idle = tuple(j for j in state.idle if campaign.serves_group(j.group))
-    demand = unmet_demand(idle, state.slots, policy, usable, room, now)
+    demand = unmet_demand(idle, state.slots, policy, usable, room, now, state.usage)
 
     want: dict[str, int] = {}
     probing: dict[str, str] = {}

@@ -163,6 +163,7 @@ def _engine_run(
     virtual: Sequence[Ad],
     policy: BurstPolicy,
     now: float,
+    usage: UsageState | None = None,
 ) -> tuple[list[int], list[int]]:
     """One negotiation cycle over the free real slots plus the virtual cloud slots.
 
@@ -180,7 +181,11 @@ def _engine_run(
         EngineJobGroup(ad=ad, submitter=submitter_of(ad), group=group_of_job(ad), count=g.count, key=i)
         for i, (g, ad) in enumerate(zip(idle, jobs, strict=True))
     ]
-    result = negotiate_demand(demand, pool, policy.negotiator, UsageState(), now)
+    # Jobs running elsewhere (on busy slots, not in this pool) still count against group quotas.
+    running = {
+        n: u.resources_used for n, u in (usage.submitters.items() if usage else ()) if u.resources_used
+    }
+    result = negotiate_demand(demand, pool, policy.negotiator, usage or UsageState(), now, running=running)
     for m in result.matches:
         if m.slot < n_real:
             absorbed[m.group.key] += m.count
@@ -253,6 +258,7 @@ def unmet_demand(
     clusters: Sequence[str],
     room_nodes: Mapping[str, float],
     now: float = 0.0,
+    usage: UsageState | None = None,
 ) -> Demand:
     """Unmet demand per cloud cluster in ``clusters`` (see the module doc for the algorithm).
 
@@ -272,7 +278,7 @@ def unmet_demand(
     if any(g.static_quota is not None for g in policy.negotiator.groups):
         # Static group quotas can stop jobs whatever the capacity: every autocluster goes through
         # the cycle.
-        absorbed_by, cloud_by = _engine_run(idle, jobs, free, big, policy, now)
+        absorbed_by, cloud_by = _engine_run(idle, jobs, free, big, policy, now, usage)
     elif free:
         # Otherwise the (unbounded) virtual slots never run out and no pie limit binds, so only
         # autoclusters that fit some free slot can end up anywhere but the clouds: only they need
@@ -280,7 +286,7 @@ def unmet_demand(
         fits = _fit_some_slot(idle, free)
         if fits:
             sub_a, sub_c = _engine_run(
-                [idle[i] for i in fits], [jobs[i] for i in fits], free, big, policy, now
+                [idle[i] for i in fits], [jobs[i] for i in fits], free, big, policy, now, usage
             )
             for k, i in enumerate(fits):
                 absorbed_by[i], cloud_by[i] = sub_a[k], sub_c[k]

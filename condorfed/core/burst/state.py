@@ -21,6 +21,7 @@ from typing import Any
 import classad2
 
 from condorfed.core.classads.values import Ad, Expr
+from condorfed.core.fairshare import UsageState
 
 # Attributes that decide where an idle job can run (and so group jobs into autoclusters for demand).
 DEMAND_ATTRS: tuple[str, ...] = (
@@ -132,6 +133,9 @@ class ObservedState:
     workers: tuple[Worker, ...] = ()
     running_jobs: int = 0
     memory: ControllerMemory = field(default_factory=lambda: ControllerMemory())
+    # The accountant's state (the negotiator's priorities and usage), when known: it orders
+    # submitters for the free slots and counts against group quotas in the demand cycle.
+    usage: UsageState | None = None
 
 
 @dataclass(frozen=True)
