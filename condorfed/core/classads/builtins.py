@@ -93,6 +93,17 @@ def _arg_keys(col: Column, m: int) -> np.ndarray | None:
 
 def call_memo(name: str, args: list[Column], m: int) -> Column:
     """Evaluate ``name(args...)`` by classad2 once per distinct argument tuple."""
+    varying = [k for k, a in enumerate(args) if len(a.tag) > 1]
+    if len(varying) == 1 and args[varying[0]].kind == T_STR and args[varying[0]].interned()[1].size <= m:
+        # The common case (stringListMember(TARGET.Site, "a,b")): one call per distinct string
+        # of the column's pool, then a gather by code.
+        col = args[varying[0]]
+        codes, pool = col.interned()
+        values = []
+        for p in pool.tolist():
+            lits = [_literal(p) if k == varying[0] else _literal(a.value(0)) for k, a in enumerate(args)]
+            values.append(_eval_call(f"{name}({', '.join(lits)})"))
+        return Column.from_values(values).take(codes)
     keys = [k for k in (_arg_keys(a, m) for a in args) if k is not None]
     if not keys:
         reps, inverse = np.zeros(1, dtype=np.int64), None

@@ -170,6 +170,8 @@ def _attr(node: AttrRef, ctx: _Ctx) -> Column:
     raw = ctx.my.attr(key)
     if raw.kind is not None:
         return _resolve(ctx, raw.kind == T_MISSING, key)
+    if ctx.target.attr(key).kind == T_MISSING:  # TARGET lacks it everywhere: no fall-through
+        return _resolve(ctx, False, key)
     present = raw.tag != T_MISSING
     if present.all() or not present.any():
         return _resolve(ctx, not bool(present[0]), key)
