@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from condorfed.cli.output import emit_json, emit_table
+from condorfed.core.burst.observe import NODE_ATTR
 
 _TABLE = ("cluster", "unmet cores", "nodes", "cores", "provisioning", "backoff", "capped by")
 
@@ -23,7 +24,7 @@ def _wiring_options(f):
             click.option("--host-context", help="Kube context of the host cluster (state ConfigMap)."),
             click.option("--namespace", default="condor", show_default=True, help="Namespace of the state."),
             click.option("--state-file", type=click.Path(dir_okay=False), help="Keep state in a local file."),
-            click.option("--node-attr", default="Machine", show_default=True, help="Attr naming a worker."),
+            click.option("--node-attr", default=NODE_ATTR, show_default=True, help="Attr naming a worker."),
         ]
     ):
         f = opt(f)

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from condorfed.cli.output import emit_json
+from condorfed.core.burst.observe import NODE_ATTR
 
 
 @click.group()
@@ -30,7 +31,7 @@ def controller() -> None:
 @click.option("--metrics-port", default=9090, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--interval", type=float, help="Seconds between ticks (default: controllerInterval).")
 @click.option("--ticks", type=click.IntRange(min=1), help="Stop after N ticks.")
-@click.option("--node-attr", default="Machine", show_default=True, help="Slot attribute naming a worker.")
+@click.option("--node-attr", default=NODE_ATTR, show_default=True, help="Slot attribute naming a worker.")
 @click.option("--dry-run", is_flag=True, help="Decide and report; apply nothing, store nothing.")
 def run(**kw: Any) -> None:
     """Tick the burst controller while holding the Lease; serve /metrics."""

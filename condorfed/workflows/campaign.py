@@ -32,7 +32,7 @@ from condorfed.core.burst import (
     group_jobs,
     step,
 )
-from condorfed.core.burst.observe import workers_from_slots
+from condorfed.core.burst.observe import NODE_ATTR, workers_from_slots
 from condorfed.core.burst.ports import JobReader, StateStore
 from condorfed.core.classads import Ad
 from condorfed.errors import ConfigError
@@ -93,7 +93,7 @@ class BurstController:
     startds: Any  # condorfed.adapters.htcondor_collector.StartdReader
     store: StateStore
     actuators: ActuatorSet | None = None  # None: dry run, decisions are only reported
-    node_attr: str = "Machine"
+    node_attr: str = NODE_ATTR
     usage: Any = None  # condorfed.adapters.htcondor_schedd.NegotiatorUsageReader (None: no accountant)
     recent: deque = field(default_factory=lambda: deque(maxlen=RECENT))
     last: Decision | None = None
@@ -190,7 +190,7 @@ class Wiring:
     jobs_files: tuple[str, ...] = ()
     machines_files: tuple[str, ...] = ()
     dry_run: bool = False
-    node_attr: str = "Machine"
+    node_attr: str = NODE_ATTR
 
 
 def _connector(kubeconfig: str | None) -> Callable[[str | None], Any]:

@@ -16,6 +16,7 @@ STARTD_PARAMS = [
     "DAEMON_LIST",
     "TRUST_DOMAIN",
     "STARTD_ATTRS",
+    "K8sNodeName",
     "NUM_SLOTS_TYPE_1",
     "SLOT_TYPE_1",
     "SLOT_TYPE_1_PARTITIONABLE",
@@ -33,7 +34,7 @@ STARTD_PARAMS = [
     "FedLabel_region",
     "FedLabel_topology_kubernetes_io_zone",
 ]
-POD_ENV = {"CONDORFED_CPUS": "8", "CONDORFED_MEMORY_MB": "30720"}
+POD_ENV = {"CONDORFED_CPUS": "8", "CONDORFED_MEMORY_MB": "30720", "CONDORFED_NODE_NAME": "node-7"}
 
 
 # What the official execute image puts in config.d before ours (role and security metaknobs).
@@ -75,14 +76,17 @@ def test_onprem_startd_config(condor_params) -> None:
     assert p["STARTD_NOCLAIM_SHUTDOWN"] in (None, "0")  # HTCondor default (never): cloud only
     assert "STARTD_NOCLAIM_SHUTDOWN" not in startd_config(opts)
     assert p["FedLabels"] == '""'
-    assert p["STARTD_ATTRS"].split()[-6:] == [
+    assert p["STARTD_ATTRS"].split()[-7:] == [
         "FedCluster",
         "FedProvider",
         "IsCloud",
         "CostPerCoreHour",
         "FedWeight",
         "FedLabels",
+        "K8sNodeName",
     ]
+    # The node name comes from the pod's Downward API (spec.nodeName), for the burst controller.
+    assert p["K8sNodeName"] == '"node-7"'
 
 
 def test_no_ccb_when_disabled(condor_params) -> None:

@@ -17,7 +17,7 @@
 {{- end -}}
 
 {{- define "condorfed-startd.attrs" -}}
-{{- $attrs := list "FedCluster" "FedProvider" "IsCloud" "CostPerCoreHour" "FedWeight" "FedLabels" -}}
+{{- $attrs := list "FedCluster" "FedProvider" "IsCloud" "CostPerCoreHour" "FedWeight" "FedLabels" "K8sNodeName" -}}
 {{- range $k, $v := .Values.labels -}}{{- $attrs = append $attrs (printf "FedLabel_%s" (regexReplaceAll "[^A-Za-z0-9_]" $k "_")) -}}{{- end -}}
 {{- join " " $attrs -}}
 {{- end -}}
@@ -59,6 +59,8 @@ IsCloud = {{ if .Values.cloud }}True{{ else }}False{{ end }}
 CostPerCoreHour = {{ include "condorfed-startd.real" .Values.costPerCoreHour }}
 FedWeight = {{ include "condorfed-startd.real" .Values.weight }}
 FedLabels = "{{ include "condorfed-startd.labelPairs" . }}"
+# The Kubernetes node this startd runs on: the burst controller labels, cordons and drains by it.
+K8sNodeName = "$ENV(CONDORFED_NODE_NAME)"
 {{- range $k, $v := .Values.labels }}
 FedLabel_{{ regexReplaceAll "[^A-Za-z0-9_]" $k "_" }} = "{{ $v }}"
 {{- end }}

@@ -25,8 +25,12 @@ def _num(value: object) -> int:
     return int(value)
 
 
+# condorfed's startd config advertises the pod's Kubernetes node; older startds fall back to Machine.
+NODE_ATTR = "K8sNodeName"
+
+
 def workers_from_slots(
-    slots: Iterable[Ad], clusters: Collection[str], node_attr: str = "Machine"
+    slots: Iterable[Ad], clusters: Collection[str], node_attr: str = NODE_ATTR
 ) -> tuple[Worker, ...]:
     """The workers of ``clusters`` (by the slots' ``FedCluster``), sorted by name."""
     acc: dict[str, dict] = {}

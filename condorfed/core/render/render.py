@@ -113,7 +113,15 @@ def startd_config(opts: JoinOptions) -> str:
     """The startd's config.d file text."""
     host, port = opts.collector_host_port
     label_attrs = [(o.label_attribute(k), v) for k, v in opts.labels.items()]
-    attrs = ["FedCluster", "FedProvider", "IsCloud", "CostPerCoreHour", "FedWeight", "FedLabels"]
+    attrs = [
+        "FedCluster",
+        "FedProvider",
+        "IsCloud",
+        "CostPerCoreHour",
+        "FedWeight",
+        "FedLabels",
+        "K8sNodeName",
+    ]
     attrs += [a for a, _ in label_attrs]
     return render_text(
         "condor/startd.conf.j2",
