@@ -70,11 +70,13 @@ def _literal_expr(v: Any) -> classad2.ExprTree | Any:
     return v
 
 
-def _to_classad(ad: Ad, to_target) -> classad2.ClassAd:
+def _to_classad(ad: Ad, to_target=None) -> classad2.ClassAd:
+    """A classad2 copy of ``ad``; ``to_target`` rewrites unscoped names (None: leave them)."""
     out = classad2.ClassAd()
     for name, value in ad.items():
         if isinstance(value, Expr):
-            out[name] = classad2.ExprTree(rewrite_unscoped(str(value), to_target))
+            text = str(value) if to_target is None else rewrite_unscoped(str(value), to_target)
+            out[name] = classad2.ExprTree(text)
         else:
             out[name] = _literal_expr(value)
     return out
@@ -123,21 +125,35 @@ class Classad2Evaluator:
             return hit[1]
         if len(self._jobs) > 256:
             self._jobs.clear()
-        c = _to_classad(ad, lambda n: False)
+        c = _to_classad(ad)
         self._jobs[id(ad)] = (ad, c)
         return c
 
     def _slot_classad(self, rows: SlotRows, k: int) -> classad2.ClassAd:
-        if rows.overrides:
-            return _to_classad(rows.ad(k), lambda n: False)
+        """The slot as a classad2 ad, converted once per pool layout; a new version of the slot differs
+        only in its resources (and whether it is claimed), so those four attributes are refreshed."""
         pool = rows.pool
         s = int(rows.rows[k])
-        key = (id(pool), s, int(pool.version[s]), pool.attr_epoch, pool.structure_version)
-        c = self._slots.get(key)
-        if c is None:
+        key = (id(pool), s, pool.attr_epoch, pool.structure_version)
+        hit = self._slots.get(key)
+        version = int(pool.version[s])
+        if hit is None:
             if len(self._slots) > 200_000:
                 self._slots.clear()
-            c = self._slots[key] = _to_classad(pool.ads[s], lambda n: False)
+            hit = self._slots[key] = [version, _to_classad(pool.ads[s])]
+        c = hit[1]
+        if hit[0] != version:
+            ad = pool.ads[s].lower_items()
+            for res, attr in _RES_ATTR.items():
+                if res in ad:
+                    c[attr] = _literal_expr(ad[res])
+            hit[0] = version
+        if not rows.overrides:
+            return c
+        c = classad2.ClassAd(str(c))  # a private copy for the hypothetical resources
+        for res, col in rows.overrides.items():
+            v = float(col[k])
+            c[_RES_ATTR[res]] = int(v) if v.is_integer() else v
         return c
 
     def _values(self, expr: str, my: Ad | SlotRows, target: Ad | SlotRows) -> list[Any]:
