@@ -190,9 +190,9 @@ def conference_spike(seed: int, start: float) -> Scenario:
             "start": _iso(start + surge_start - 2 * HOUR),
             "end": _iso(start + surge_end + 24 * HOUR),
             "clusters": ["exoscale", "tsystems"],
-            "maxCores": 4000,
-            "budget": 5000,
-            "maxBurnRate": 90,
+            "maxCores": 4800,
+            "budget": 6000,
+            "maxBurnRate": 100,
             "rampUp": {"maxNodesPerTick": 20},
             "scaleDown": {"idleSeconds": 900, "drain": "graceful", "drainDeadlineSeconds": 14400},
         }
@@ -200,7 +200,7 @@ def conference_spike(seed: int, start: float) -> Scenario:
     return Scenario(
         "conference-spike",
         "1,280 on-prem cores near 80% busy; atlas submits 10x its load for 48 h before a deadline; "
-        "two clouds (exoscale, tsystems on spot) can add up to 4,000 cores under a campaign budget",
+        "two clouds (exoscale, tsystems on spot) can add up to 4,800 cores under a campaign budget",
         fed,
         trace,
         campaign,

@@ -310,6 +310,9 @@ def _write_report(
         ("waits.png", "Wait-time distribution per group", report.plot_waits(waits)),
     ]
     comparison_png = report.plot_comparison(result.runs) if len(result.runs) > 1 else None
+    overview = report.plot_overview(
+        ser, waits, f"condorfed simulate: {result.scenario} ({result.controller})"
+    )
     metrics = {
         "scenario": result.scenario,
         "description": result.description,
@@ -341,6 +344,8 @@ def _write_report(
         for fname, _, png in plots:
             (out / fname).write_bytes(png)
             files.append(out / fname)
+        (out / "overview.png").write_bytes(overview)  # the four plots on one figure
+        files.append(out / "overview.png")
         if comparison_png is not None:
             (out / "comparison.png").write_bytes(comparison_png)
             files.append(out / "comparison.png")

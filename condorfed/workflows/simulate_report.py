@@ -37,9 +37,7 @@ def _hours(series: Mapping[str, Any]) -> np.ndarray:
     return np.asarray(series["t"], dtype=np.float64) / 3600.0
 
 
-def plot_jobs(series: Mapping[str, Any], title: str = "") -> bytes:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(8, 3.2))
+def _draw_jobs(ax: Any, series: Mapping[str, Any], title: str = "") -> None:
     h = _hours(series)
     ax.plot(h, series["idle"], label="idle", color=_COLORS[2], lw=1.2)
     ax.plot(h, series["running"], label="running", color=_COLORS[0], lw=1.2)
@@ -48,12 +46,15 @@ def plot_jobs(series: Mapping[str, Any], title: str = "") -> bytes:
     ax.set_title(title or "Idle and running jobs")
     ax.legend(loc="upper right")
     ax.grid(alpha=0.3)
+
+
+def plot_jobs(series: Mapping[str, Any], title: str = "") -> bytes:
+    fig, ax = _pyplot().subplots(figsize=(8, 3.2))
+    _draw_jobs(ax, series, title)
     return _png(fig)
 
 
-def plot_cores(series: Mapping[str, Any], title: str = "") -> bytes:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(8, 3.2))
+def _draw_cores(ax: Any, series: Mapping[str, Any], title: str = "") -> None:
     h = _hours(series)
     prov = np.asarray(series["provisionedCores"], dtype=np.float64)
     if prov.size:
@@ -69,12 +70,15 @@ def plot_cores(series: Mapping[str, Any], title: str = "") -> bytes:
     ax.set_title(title or "Provisioned cores per cluster (stacked)")
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(alpha=0.3)
+
+
+def plot_cores(series: Mapping[str, Any], title: str = "") -> bytes:
+    fig, ax = _pyplot().subplots(figsize=(8, 3.2))
+    _draw_cores(ax, series, title)
     return _png(fig)
 
 
-def plot_cloud_spend(series: Mapping[str, Any], title: str = "") -> bytes:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(8, 3.2))
+def _draw_cloud_spend(ax: Any, series: Mapping[str, Any], title: str = "") -> None:
     h = _hours(series)
     prov = np.asarray(series["provisionedCores"], dtype=np.float64)
     cloud = np.asarray(series["cloud"], dtype=bool)
@@ -90,25 +94,52 @@ def plot_cloud_spend(series: Mapping[str, Any], title: str = "") -> bytes:
     lines2 = ax2.get_legend_handles_labels()
     ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], loc="upper left", fontsize=8)
     ax.grid(alpha=0.3)
+
+
+def plot_cloud_spend(series: Mapping[str, Any], title: str = "") -> bytes:
+    fig, ax = _pyplot().subplots(figsize=(8, 3.2))
+    _draw_cloud_spend(ax, series, title)
     return _png(fig)
 
 
-def plot_waits(waits: Mapping[str, tuple[np.ndarray, np.ndarray]], title: str = "") -> bytes:
+def _draw_waits(ax: Any, waits: Mapping[str, tuple[np.ndarray, np.ndarray]], title: str = "") -> None:
     """Cumulative distribution of wait time per group (weighted by jobs)."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(8, 3.2))
+    longest = max((float(w.max()) for w, _ in waits.values() if len(w)), default=0.0)
+    minutes = longest < 3 * 3600  # short waits read better in minutes on a linear axis
     for i, (group, (w, n)) in enumerate(sorted(waits.items())):
         order = np.argsort(w)
-        hours = w[order] / 3600.0
+        x = w[order] / (60.0 if minutes else 3600.0)
         cum = np.cumsum(n[order]) / n.sum()
-        ax.step(hours, cum, where="post", label=group, color=_COLORS[i % len(_COLORS)])
-    ax.set_xscale("symlog", linthresh=0.1)
-    ax.set_xlabel("wait (hours, idle time per job)")
+        ax.step(x, cum, where="post", label=group, color=_COLORS[i % len(_COLORS)])
+    if minutes:
+        ax.set_xlabel("wait (minutes idle per job)")
+    else:
+        ax.set_xscale("symlog", linthresh=0.1)
+        ax.set_xlabel("wait (hours idle per job)")
     ax.set_ylabel("fraction of jobs")
     ax.set_title(title or "Wait-time distribution per group")
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
+
+
+def plot_waits(waits: Mapping[str, tuple[np.ndarray, np.ndarray]], title: str = "") -> bytes:
+    fig, ax = _pyplot().subplots(figsize=(8, 3.2))
+    _draw_waits(ax, waits, title)
     return _png(fig)
+
+
+def plot_overview(
+    series: Mapping[str, Any], waits: Mapping[str, tuple[np.ndarray, np.ndarray]], title: str
+) -> bytes:
+    """The four main plots on one figure (the README's picture of the report)."""
+    fig, axes = _pyplot().subplots(2, 2, figsize=(13, 6.4))
+    _draw_cores(axes[0][0], series)
+    _draw_jobs(axes[0][1], series)
+    _draw_cloud_spend(axes[1][0], series)
+    _draw_waits(axes[1][1], waits)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return _png(fig, dpi=80)
 
 
 def plot_comparison(rows: Mapping[str, Mapping[str, Any]]) -> bytes:
