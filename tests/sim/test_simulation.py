@@ -195,3 +195,35 @@ def test_the_engine_granting_beyond_free_resources_is_caught(first_fit):
 
 def test_free_ledger_matches_numpy_dtype(finished):
     assert finished.free.dtype == np.int64
+
+
+class _Script:
+    """Applies scripted actions at given controller ticks."""
+
+    name = "script"
+
+    def __init__(self, plan):
+        self.plan = plan
+
+    def decide(self, view):
+        return self.plan.pop(view.now, [])
+
+
+def test_fast_drain_evicts_and_remove_deletes(first_fit):
+    from condorfed.sim.actions import Drain, Remove
+
+    # one cloud node (id 0) runs 2 jobs from t=0; at 60 s a fast drain sends them back to idle,
+    # at 120 s the node is removed; an on-prem node (id 1) then runs them from 120 s.
+    clusters = [cloud("c", nodes=1, cpus=2, price=1.0), onprem("a", nodes=1, cpus=2)]
+    plan = {
+        60.0: [Drain("c", (0,), "lease", remove_when_empty=False, evict=True)],
+        120.0: [Remove("c", (0,), "drained")],
+    }
+    trace = [job(count=2, runtime=1000, requirements='TARGET.FedCluster == "c" || time() > 0')]
+    sim = run_simulation(SimInputs(clusters, trace, first_fit, _Script(plan)))
+    s = summary(sim)
+    assert s["evictions"] == 2 and s["preemptions"] == 0
+    assert s["jobs"]["completed"] == 2
+    assert s["cost"] == pytest.approx(2 * 1.0 * 120 / 3600, abs=1e-4)  # the node lived 120 s
+    assert s["wait_s"]["max"] == 60.0  # idle from the eviction at 60 until the cycle at 120
+    assert [a.kind for a in sim.actions] == ["drain", "remove"]
