@@ -334,9 +334,8 @@ def main() -> None:
     out = run(args)
     if args.scaling:
         out.update(scaling(args))
-    out["machine"] = (
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
-    )
+    cpu = platform.processor() or platform.machine()
+    out["machine"] = f"{cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     if args.json:
         print(json.dumps(out))
     else:

@@ -53,6 +53,7 @@ class Column:
     codes: np.ndarray | None = None
     pool: np.ndarray | None = None
     known_kind: int | None = -1  # -1: not computed yet; see ``kind``
+    groups: tuple | None = None  # the evaluator's cache: T_EXPR rows grouped by expression
 
     @property
     def kind(self) -> int | None:

@@ -96,11 +96,11 @@ def _select(mask: np.ndarray, a: Column, b: Column) -> Column:
     if a.s is not None or b.s is not None:
         sa = a.s if a.s is not None else np.full(len(a.tag), None, dtype=object)
         sb = b.s if b.s is not None else np.full(len(b.tag), None, dtype=object)
-        s = np.broadcast_to(np.where(mask, sa, sb), (m,)).copy()
+        s = ops.full(np.where(mask, sa, sb), m)
     return Column(
-        np.broadcast_to(np.where(mask, a.tag, b.tag), (m,)).astype(np.int8),
-        np.broadcast_to(np.where(mask, a.i, b.i), (m,)).copy(),
-        np.broadcast_to(np.where(mask, a.f, b.f), (m,)).copy(),
+        ops.full(np.where(mask, a.tag, b.tag).astype(np.int8, copy=False), m),
+        ops.full(np.where(mask, a.i, b.i), m),
+        ops.full(np.where(mask, a.f, b.f), m),
         s,
     )
 
@@ -138,14 +138,17 @@ def _resolve(ctx: _Ctx, from_target: bool, key: str) -> Column:
     codes, pool = raw.interned()
     if len(raw.tag) == 1:  # one ad: one expression for every row
         return _eval_attr_expr(ctx, from_target, guard, str(pool[codes[0]]))
+    if raw.groups is None:  # cached on the column: tables keep their columns between calls
+        idx = np.nonzero(exprs)[0]
+        group_codes, inverse = np.unique(codes[idx], return_inverse=True)
+        inverse = inverse.reshape(-1)
+        raw.groups = tuple((str(pool[c]), idx[inverse == k]) for k, c in enumerate(group_codes.tolist()))
+    groups = raw.groups
+    if len(groups) == 1 and len(groups[0][1]) == ctx.m:  # one expression on every row
+        return _eval_attr_expr(ctx, from_target, guard, groups[0][0])
     out = Column(np.where(missing, T_UNDEF, raw.tag).astype(np.int8), raw.i, raw.f, raw.s)
-    idx = np.nonzero(exprs)[0]
-    group_codes, inverse = np.unique(codes[idx], return_inverse=True)
-    if len(group_codes) == 1 and len(idx) == ctx.m:  # one expression on every row
-        return _eval_attr_expr(ctx, from_target, guard, str(pool[group_codes[0]]))
-    for k, code in enumerate(group_codes.tolist()):
-        rows = idx[inverse.reshape(-1) == k]
-        value = _eval_attr_expr(ctx.subset(rows), from_target, guard, str(pool[code]))
+    for text, rows in groups:
+        value = _eval_attr_expr(ctx.subset(rows), from_target, guard, text)
         out = scatter(out, rows, value.broadcast(len(rows)))
     return out
 

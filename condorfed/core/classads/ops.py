@@ -19,6 +19,14 @@ INT64_MAX = np.iinfo(np.int64).max
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
+def full(arr: np.ndarray, m: int) -> np.ndarray:
+    """``arr`` (length 1 or ``m``) as a writable-independent array of length ``m``: the array
+    itself when it already has that length (results are never written in place)."""
+    if arr.shape[0] == m:
+        return arr
+    return np.repeat(arr, m)
+
+
 def _len(*cols: Column) -> int:
     return max(len(c.tag) for c in cols)
 
@@ -48,8 +56,8 @@ _NUMERIC = (T_INT, T_BOOL, T_REAL)
 
 def _uniform(m: int, tag: int, ival: np.ndarray | None = None, fval: np.ndarray | None = None) -> Column:
     """A column whose rows all have type ``tag`` (the fast paths' result)."""
-    ival = np.zeros(m, np.int64) if ival is None else np.broadcast_to(ival, (m,))
-    fval = np.zeros(m, np.float64) if fval is None else np.broadcast_to(fval, (m,))
+    ival = np.zeros(m, np.int64) if ival is None else full(ival, m)
+    fval = np.zeros(m, np.float64) if fval is None else full(fval, m)
     return Column(np.full(m, tag, np.int8), ival, fval, known_kind=tag)
 
 
@@ -58,8 +66,7 @@ def _as_float(c: Column) -> np.ndarray:
 
 
 def _finish(m: int, tag: np.ndarray, ival: np.ndarray, fval: np.ndarray) -> Column:
-    tag = np.broadcast_to(tag, (m,)).astype(np.int8)
-    return Column(tag, np.broadcast_to(ival, (m,)).copy(), np.broadcast_to(fval, (m,)).copy())
+    return Column(full(tag.astype(np.int8, copy=False), m), full(ival, m), full(fval, m))
 
 
 def arith(op: str, a: Column, b: Column) -> Column:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .column import T_MISSING, Column
@@ -11,6 +13,20 @@ from .values import Ad
 __all__ = ["Scope"]
 
 _MISSING = Column.const(T_MISSING)
+
+
+def _encode_one(value: object) -> Column:
+    """A single ad's attribute as a 1-row column, shared between calls for the same value
+    (columns are never written in place)."""
+    try:
+        return _encode_cached(type(value), value)
+    except TypeError:  # unhashable: not a ClassAd value anyway; let encode() say so
+        return encode([value])
+
+
+@functools.lru_cache(maxsize=65536)
+def _encode_cached(kind: type, value: object) -> Column:
+    return encode([value])
 
 
 class Scope:
@@ -42,7 +58,7 @@ class Scope:
                 if self.rows is not None:
                     col = col.take(self.rows)
             elif self.ad is not None:
-                col = encode([self.ad.lower_items().get(key)])
+                col = _encode_one(self.ad.lower_items().get(key))
             else:
                 col = _MISSING
             self._cache[key] = col
