@@ -205,6 +205,8 @@ class _Cycle:
                 entry.reason = self._reason(ml)
                 continue
             while entry.left > 0:
+                if ml.min_weight is not None and used + ml.min_weight > limit + _EPS and not ml.rejected:
+                    return False  # nothing in the list fits what is left of the limit: next spin
                 cand = ml.peek()
                 if cand is None:
                     if ml.has_skipped():

@@ -92,7 +92,9 @@ class MatchList:
         self._stale_batch = 64
         self._scan = 0  # expansion batches walk the sorted array from here
         self._cache_key = cache_key
+        self._built_min: float | None = None
         self._parked: list[tuple] = []
+        self._parked_min: float | None = None
         self._reads: dict[tuple[str, bool], bool] = {}
         self._req_split: str | bool | None = False  # not computed yet
         self._last_keys: dict[int, tuple[float, float, float]] = {}
@@ -210,6 +212,10 @@ class MatchList:
         order = np.lexsort((slots, *negkeys.T[::-1]))  # best first; ties by slot order (stable)
         # Keep only the head of the list: a few times what the autocluster can still take. Should it
         # run dry, the list is built again from the pool as it is then (see peek).
+        # No candidate weighs less than this (p-slots: the job's cpus; static slots: theirs), in the
+        # whole list, not just its head.
+        weights = np.where(pool.partitionable[slots], req[0, sel], pool.column("cpus")[slots])
+        self._built_min = float(weights.min()) if len(weights) else None
         limit = HEAD_FACTOR * self.remaining + HEAD_MARGIN
         if len(order) > limit:
             order = order[:limit]
@@ -219,7 +225,7 @@ class MatchList:
         self._versions = pool.version[self._slots].copy()
         self._state_arr = state[sel][order]
         self._req_arr = req[:, sel][:, order]
-        self._row_of = {}  # filled lazily: slot -> index in the sorted arrays
+        self._row_of = dict(zip(self._slots.tolist(), range(len(self._slots)), strict=True))
 
     def _evaluate_alive(self, alive_idx: np.ndarray):
         """Requirements both ways, ranks and requests for every live slot; with a persistent pool,
@@ -618,6 +624,13 @@ class MatchList:
             entry = (*key, cand.slot, int(self._versions[k]))
             self._ptr += 1
         self._parked.append(entry)
+        self._parked_min = cand.weight if self._parked_min is None else min(self._parked_min, cand.weight)
+
+    @property
+    def min_weight(self) -> float | None:
+        """No candidate, set aside or not, weighs less than this (None: no candidates at all)."""
+        known = [w for w in (self._built_min, self._parked_min) if w is not None]
+        return min(known) if known else None
 
     def has_skipped(self) -> bool:
         return bool(self._parked)
