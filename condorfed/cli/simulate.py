@@ -45,27 +45,41 @@ class _ProgressBar:
 
 
 @click.command("simulate")
-@click.option("--scenario", help="Built-in scenario (default: conference-spike; see --list-scenarios).")
+@click.option(
+    "--scenario", metavar="NAME", help="Built-in scenario (default: conference-spike; see --list-scenarios)."
+)
 @click.option("--federation", type=click.Path(), help="federation.yaml to simulate (with --trace).")
 @click.option("--trace", type=click.Path(), help="Job trace, JSONL (with --federation).")
 @click.option("--campaign", type=click.Path(), help="campaign.yaml for the burst controller.")
 @click.option(
     "--controller",
+    metavar="NAME",
     default="condorfed",
     show_default=True,
     help="condorfed | onprem-only | static | glideinwms | cobald",
 )
 @click.option("--compare", is_flag=True, help="Run every controller on the same scenario and compare.")
-@click.option("--static-nodes", help="Cloud nodes for the static controller (default: per scenario).")
 @click.option(
-    "--start", help="Wall-clock time of t=0, ISO 8601 (default: campaign start or 2026-01-01T00:00:00Z)."
+    "--static-nodes", metavar="N", help="Cloud nodes for the static controller (default: per scenario)."
 )
-@click.option("--horizon", help="Seconds to simulate (default: until every job completed, capped).")
 @click.option(
-    "--seed", default="1", show_default=True, help="Random seed (trace generation, spot preemption)."
+    "--start",
+    metavar="ISO",
+    help="Wall-clock time of t=0, ISO 8601 (default: campaign start or 2026-01-01T00:00:00Z).",
+)
+@click.option(
+    "--horizon", metavar="SECONDS", help="Seconds to simulate (default: until every job completed, capped)."
+)
+@click.option(
+    "--seed",
+    metavar="N",
+    default="1",
+    show_default=True,
+    help="Random seed (trace generation, spot preemption).",
 )
 @click.option(
     "--out",
+    metavar="DIR",
     default="condorfed-report",
     show_default=True,
     help="Directory for report.html, plots, metrics.json.",

@@ -118,10 +118,14 @@ def write_scenario(name: str, directory: str, seed: int = 1, start: str | None =
         files = [out / "federation.yaml", out / "trace.jsonl"]
         header = f"# condorfed simulate scenario {sc.name} (seed {seed}): {sc.description}\n"
         files[0].write_text(header + yaml.safe_dump(sc.federation, sort_keys=False), encoding="utf-8")
-        files[1].write_text("\n".join(dump_trace(sc.trace)) + "\n", encoding="utf-8")
+        t0 = iso(parse_start(start or DEFAULT_START))
+        anchor = (
+            f"# t = 0 is {t0}: with campaign.yaml, pass --start {t0} (else t = 0 is the campaign's start)\n"
+        )
+        files[1].write_text(anchor + "\n".join(dump_trace(sc.trace)) + "\n", encoding="utf-8")
         if sc.campaign is not None:
             files.append(out / "campaign.yaml")
-            files[2].write_text(yaml.safe_dump(sc.campaign, sort_keys=False), encoding="utf-8")
+            files[2].write_text(anchor + yaml.safe_dump(sc.campaign, sort_keys=False), encoding="utf-8")
     except OSError as exc:
         raise SimulationError(f"{directory}: cannot write scenario ({exc.strerror or exc})") from None
     return files
