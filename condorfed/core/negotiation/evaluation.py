@@ -82,6 +82,10 @@ def _to_classad(ad: Ad, to_target=None) -> classad2.ClassAd:
     return out
 
 
+def _plain(rows: SlotRows) -> SlotRows:
+    return SlotRows(rows.pool, rows.rows)
+
+
 def _eval_pair(expr: str, my: Ad, target: Ad) -> Any:
     """One evaluation with Old-ClassAd lookup, by rewriting unscoped names that only the other ad has."""
     my_names = {k.lower() for k in my}
@@ -148,12 +152,6 @@ class Classad2Evaluator:
                 if res in ad:
                     c[attr] = _literal_expr(ad[res])
             hit[0] = version
-        if not rows.overrides:
-            return c
-        c = classad2.ClassAd(str(c))  # a private copy for the hypothetical resources
-        for res, col in rows.overrides.items():
-            v = float(col[k])
-            c[_RES_ATTR[res]] = int(v) if v.is_integer() else v
         return c
 
     def _values(self, expr: str, my: Ad | SlotRows, target: Ad | SlotRows) -> list[Any]:
@@ -162,11 +160,32 @@ class Classad2Evaluator:
         tree = classad2.ExprTree(expr)
         if isinstance(my, SlotRows):
             t = self._job_classad(target)  # type: ignore[arg-type]
-            return [tree.eval(self._slot_classad(my, k), t) for k in range(len(my))]
+            return [self._on_slot(my, k, lambda c: tree.eval(c, t)) for k in range(len(my))]
         m = self._job_classad(my)
         if isinstance(target, SlotRows):
-            return [tree.eval(m, self._slot_classad(target, k)) for k in range(len(target))]
+            return [self._on_slot(target, k, lambda c: tree.eval(m, c)) for k in range(len(target))]
         return [tree.eval(m, self._job_classad(target))]
+
+    def _on_slot(self, rows: SlotRows, k: int, fn) -> Any:
+        """``fn(slot classad)``; with overridden resources, set on the cached ad for the call and put
+        back afterwards (cheaper than copying the ad)."""
+        if not rows.overrides:
+            return fn(self._slot_classad(rows, k))
+        c = self._slot_classad(_plain(rows), k)
+        saved = {}
+        for res, col in rows.overrides.items():
+            attr = _RES_ATTR[res]
+            saved[attr] = c.lookup(attr) if attr in c else None
+            v = float(col[k])
+            c[attr] = int(v) if v.is_integer() else v
+        try:
+            return fn(c)
+        finally:
+            for attr, old in saved.items():
+                if old is None:
+                    del c[attr]
+                else:
+                    c[attr] = old
 
     def _values_rewritten(self, expr: str, my: Ad | SlotRows, target: Ad | SlotRows) -> list[Any]:
         if not isinstance(my, SlotRows) and not isinstance(target, SlotRows):
