@@ -101,3 +101,10 @@ def test_evaluate_many_matches_classad2_pairwise() -> None:
 
 def test_reference_cycles_are_error_not_exceptions() -> None:
     assert evaluate_many("A", [classad2.ClassAd("[A = B; B = A]")], None) == [ERROR]
+
+
+def test_zero_and_negative_zero_stay_apart_in_caches() -> None:
+    """0.0 == -0.0 in Python, but they are different ClassAd reals (cached columns must not mix)."""
+    assert compile_expr("X").evaluate(Ad(X=-0.0), None).to_list()[0].hex() == "-0x0.0p+0"
+    assert compile_expr("X").evaluate(Ad(X=0.0), None).to_list()[0].hex() == "0x0.0p+0"
+    assert parse("-0.0") != parse("0.0")

@@ -205,14 +205,22 @@ class Column:
 
 def scatter(base: Column, rows: np.ndarray, part: Column) -> Column:
     """``base`` (copied, broadcast to its full length) with ``rows`` replaced by ``part``."""
-    out = Column(base.tag.copy(), base.i.copy(), base.f.copy(), None if base.s is None else base.s.copy())
-    out.tag[rows] = part.tag
-    out.i[rows] = part.i
-    out.f[rows] = part.f
-    if part.s is not None:
-        out.strings()[rows] = part.s
+    return scatter_many(base, [(rows, part)])
+
+
+def scatter_many(base: Column, parts: list[tuple[np.ndarray, Column]], keep_strings: bool = True) -> Column:
+    """``base`` copied once, then each ``(rows, part)`` written over it. ``keep_strings=False``
+    drops base's object array (when every row that held one is overwritten)."""
+    s = base.s.copy() if keep_strings and base.s is not None else None
+    out = Column(base.tag.copy(), base.i.copy(), base.f.copy(), s)
+    for rows, part in parts:
+        out.tag[rows] = part.tag
+        out.i[rows] = part.i
+        out.f[rows] = part.f
+        if part.s is not None:
+            out.strings()[rows] = part.s
     return out
 
 
-__all__ += ["scatter"]
+__all__ += ["scatter", "scatter_many"]
 del _EMPTY_I, _EMPTY_F

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import ops
 from .builtins import MEMO_FUNCTIONS, NUMERIC_FUNCTIONS, call_memo, call_numeric, type_test
-from .column import T_ERROR, T_EXPR, T_MISSING, T_UNDEF, Column, scatter
+from .column import T_ERROR, T_EXPR, T_MISSING, T_STR, T_UNDEF, Column, scatter, scatter_many
 from .fallback import Side, eval_pairs
 from .nodes import AttrRef, Binary, Call, Cond, Literal, Node, Unary
 from .parser import parse
@@ -146,11 +146,11 @@ def _resolve(ctx: _Ctx, from_target: bool, key: str) -> Column:
     groups = raw.groups
     if len(groups) == 1 and len(groups[0][1]) == ctx.m:  # one expression on every row
         return _eval_attr_expr(ctx, from_target, guard, groups[0][0])
-    out = Column(np.where(missing, T_UNDEF, raw.tag).astype(np.int8), raw.i, raw.f, raw.s)
-    for text, rows in groups:
-        value = _eval_attr_expr(ctx.subset(rows), from_target, guard, text)
-        out = scatter(out, rows, value.broadcast(len(rows)))
-    return out
+    base = Column(np.where(missing, T_UNDEF, raw.tag).astype(np.int8), raw.i, raw.f, raw.s)
+    parts = [(rows, _eval_attr_expr(ctx.subset(rows), from_target, guard, text).broadcast(len(rows)))
+             for text, rows in groups]  # fmt: skip
+    # Expression texts are the only objects unless some row holds a string literal.
+    return scatter_many(base, parts, keep_strings=bool(np.any(raw.tag == T_STR)))
 
 
 def _eval_attr_expr(ctx: _Ctx, from_target: bool, guard: tuple, text: str) -> Column:
@@ -179,9 +179,10 @@ def _attr(node: AttrRef, ctx: _Ctx) -> Column:
     if present.all() or not present.any():
         return _resolve(ctx, not bool(present[0]), key)
     mine, theirs = np.nonzero(present)[0], np.nonzero(~present)[0]
-    out = Column.const(T_UNDEF, ctx.m)
-    out = scatter(out, mine, _resolve(ctx.subset(mine), False, key).broadcast(len(mine)))
-    return scatter(out, theirs, _resolve(ctx.subset(theirs), True, key).broadcast(len(theirs)))
+    return scatter_many(Column.const(T_UNDEF, ctx.m), [
+        (mine, _resolve(ctx.subset(mine), False, key).broadcast(len(mine))),
+        (theirs, _resolve(ctx.subset(theirs), True, key).broadcast(len(theirs))),
+    ])  # fmt: skip
 
 
 def _cond(cond: Column, then: Node, other: Node, ctx: _Ctx, *, operator: bool) -> Column:

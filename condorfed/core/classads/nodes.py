@@ -29,14 +29,15 @@ class Literal:
 
     def __eq__(self, other: object) -> bool:
         # 1 == True == 1.0 in Python; ClassAd literals of different types are different nodes.
-        return (
-            isinstance(other, Literal)
-            and type(self.value) is type(other.value)
-            and (self.value == other.value or (self.value != self.value and other.value != other.value))
-        )
+        # ... and 0.0 == -0.0, which are different ClassAd values too: compare reals by repr.
+        return isinstance(other, Literal) and _key(self.value) == _key(other.value)
 
     def __hash__(self) -> int:
-        return hash((type(self.value), self.value))
+        return hash(_key(self.value))
+
+
+def _key(value: object) -> tuple:
+    return (type(value), repr(value)) if isinstance(value, float) else (type(value), value)
 
 
 @dataclass(frozen=True, slots=True)

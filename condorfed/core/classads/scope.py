@@ -19,13 +19,14 @@ def _encode_one(value: object) -> Column:
     """A single ad's attribute as a 1-row column, shared between calls for the same value
     (columns are never written in place)."""
     try:
-        return _encode_cached(type(value), value)
+        # repr tells 0.0 from -0.0 (equal as Python keys, different ClassAd values)
+        return _encode_cached(type(value), repr(value) if isinstance(value, float) else value, value)
     except TypeError:  # unhashable: not a ClassAd value anyway; let encode() say so
         return encode([value])
 
 
 @functools.lru_cache(maxsize=65536)
-def _encode_cached(kind: type, value: object) -> Column:
+def _encode_cached(kind: type, key: object, value: object) -> Column:
     return encode([value])
 
 
