@@ -14,7 +14,8 @@ whitelists with stringListMember, bare Old-ClassAd references). It times
 - ``matches``, ``autoclusters``;
 - ``speedup_vs_classad2``: matching work (each sampled autocluster's Requirements against every
   sampled slot, and each slot's START against the autocluster) with the vectorized evaluator vs
-  classad2 pair by pair, on identical inputs, answers asserted equal;
+  classad2 pair by pair, on identical inputs, answers asserted equal (``speedup_cold`` counts the
+  one-time encoding of the sampled slot table too);
 - ``engine_speedup_vs_classad2``: the whole engine on a small sub-pool with its default evaluator
   vs its classad2 evaluator, matches asserted equal.
 """
@@ -229,9 +230,12 @@ def matching_speedup(templates: list[Template], jobs: list[Ad], machines: list[A
     sample_jobs = rng.sample(list(by_cluster.values()), min(n_ac, len(by_cluster)))
     sample_slots = rng.sample(machines, min(n_slots, len(machines)))
     table = AdTable.from_ads(sample_slots)
-    req, start = compile_expr("Requirements"), compile_expr("Requirements")
+    req = compile_expr("Requirements")  # the job's (MY = job) and the slot's START (MY = slot)
     t0 = time.perf_counter()
-    vec = [(req.evaluate(j, table).truth() & start.evaluate(table, j).truth()) for j in sample_jobs]
+    vec = [(req.evaluate(j, table).truth() & req.evaluate(table, j).truth()) for j in sample_jobs]
+    t_cold = time.perf_counter() - t0  # includes encoding the slot table's columns
+    t0 = time.perf_counter()
+    vec = [(req.evaluate(j, table).truth() & req.evaluate(table, j).truth()) for j in sample_jobs]
     t_vec = time.perf_counter() - t0
     slots_c = [to_classad(s) for s in sample_slots]
     jobs_c = [to_classad(j) for j in sample_jobs]
@@ -242,7 +246,9 @@ def matching_speedup(templates: list[Template], jobs: list[Ad], machines: list[A
     assert [v.tolist() for v in vec] == ref, "vectorized and classad2 matching disagree"
     pairs = len(sample_jobs) * len(sample_slots)
     return {"pairs": pairs, "vectorized_s": round(t_vec, 4), "classad2_s": round(t_c2, 3),
-            "speedup": round(t_c2 / t_vec, 1), "matching_pairs": int(sum(v.sum() for v in vec))}  # fmt: skip
+            "speedup": round(t_c2 / t_vec, 1), "vectorized_cold_s": round(t_cold, 4),
+            "speedup_cold": round(t_c2 / t_cold, 1),
+            "matching_pairs": int(sum(v.sum() for v in vec))}  # fmt: skip
 
 
 def engine_speedup(jobs: list[Ad], machines: list[Ad], config: NegotiatorConfig, seed: int) -> dict:

@@ -8,6 +8,8 @@ wraps at 64 bits; ``/`` and ``%`` truncate toward zero; a real result of +infini
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .column import T_BOOL, T_ERROR, T_INT, T_OTHER, T_REAL, T_STR, T_UNDEF, Column
@@ -56,9 +58,18 @@ _NUMERIC = (T_INT, T_BOOL, T_REAL)
 
 def _uniform(m: int, tag: int, ival: np.ndarray | None = None, fval: np.ndarray | None = None) -> Column:
     """A column whose rows all have type ``tag`` (the fast paths' result)."""
-    ival = np.zeros(m, np.int64) if ival is None else full(ival, m)
-    fval = np.zeros(m, np.float64) if fval is None else full(fval, m)
-    return Column(np.full(m, tag, np.int8), ival, fval, known_kind=tag)
+    ival = constant(m, np.int64, 0) if ival is None else full(ival, m)
+    fval = constant(m, np.float64, 0) if fval is None else full(fval, m)
+    return Column(constant(m, np.int8, tag), ival, fval, known_kind=tag)
+
+
+@functools.lru_cache(maxsize=512)
+def constant(m: int, dtype: type, value: int) -> np.ndarray:
+    """A read-only array of ``m`` copies of ``value``, shared (columns are never written in place;
+    read-only makes sure of it)."""
+    arr = np.full(m, value, dtype=dtype)
+    arr.flags.writeable = False
+    return arr
 
 
 def _as_float(c: Column) -> np.ndarray:
