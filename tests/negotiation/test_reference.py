@@ -43,7 +43,7 @@ def truth(v):
 def reference(jobs: list[Ad], slots: list[Ad]) -> list[tuple[str, str]]:
     slots = [s.copy() for s in slots]
     out = []
-    for job in sorted(jobs, key=lambda j: (j["ClusterId"], j["ProcId"])):
+    for job in sorted(jobs, key=lambda j: (-j.get("JobPrio", 0), j["ClusterId"], j["ProcId"])):
         jc = _to_classad(job, lambda n: False)
         req = (
             max(1, math.ceil(job.get("RequestCpus", 1))),
@@ -114,7 +114,7 @@ def make_pool(rng: random.Random) -> list[Ad]:
     return out
 
 
-def make_jobs(rng: random.Random) -> list[Ad]:
+def make_jobs(rng: random.Random, interleave: bool = False) -> list[Ad]:
     out = []
     for cluster in range(1, rng.randint(2, 6)):
         req = rng.choice(REQS)
@@ -133,14 +133,18 @@ def make_jobs(rng: random.Random) -> list[Ad]:
         if "GPUs" in req:
             attrs["RequestGPUs"] = 1
         out += [Ad(attrs, ProcId=p) for p in range(rng.randint(1, 8))]
+    if interleave:  # JobPrio shuffles the queue, so autoclusters take turns
+        for ad in out:
+            ad["JobPrio"] = rng.randint(0, 3)
     return out
 
 
+@pytest.mark.parametrize("interleave", [False, True], ids=["in-order", "interleaved"])
 @pytest.mark.parametrize("seed", range(20), ids=lambda s: f"seed{s}")
-def test_engine_agrees_with_the_naive_reference(seed):
+def test_engine_agrees_with_the_naive_reference(seed, interleave):
     assert classad2_uses_old_scoping()  # htcondor2 is imported by the test package
     rng = random.Random(1000 + seed)
-    slots, jobs = make_pool(rng), make_jobs(rng)
+    slots, jobs = make_pool(rng), make_jobs(rng, interleave)
     expected = reference(jobs, slots)
     result = negotiate(jobs, slots, CFG, UsageState(), 0.0)
     assert [(m.job, m.slot) for m in result.matches] == expected

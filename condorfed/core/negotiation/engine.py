@@ -116,6 +116,13 @@ class _Cycle:
         self.spins = 0
         self.pool_weight = pool.total_weight()
         self.slot_side = slot_side if slot_side is not None else slot_side_for(pool, config)
+        # Match lists may outlive the cycle only when no candidate could be a preemption (their
+        # preemption state would depend on this cycle's priorities).
+        prio = (config.preemption_requirements or "").strip().lower() not in ("", "false", "0")
+        self.preemption_possible = config.consider_preemption and bool(
+            (prio and (pool.alive & pool.claimed).any())
+            or (pool.alive & pool.claimed & pool.rank_preemptible).any()
+        )
         if config.consider_preemption and (config.preemption_requirements or "").strip().lower() not in (
             "",
             "false",
@@ -179,6 +186,12 @@ class _Cycle:
             cache_key = None
             if self.pool.cache_matches and not (self.slot_side & _INJECTED) and not _mentions(job, _INJECTED):
                 cache_key = (self.ev.name, self.ac_key_of[entry.ac])
+            if cache_key is not None and not self.preemption_possible:
+                kept = self.pool.match_lists.get(cache_key)
+                if kept is not None and kept.reusable():
+                    kept.reuse(remaining)
+                    self.match_lists[entry.ac] = kept
+                    return kept
             ml = MatchList(
                 job,
                 sub.name,
@@ -192,6 +205,8 @@ class _Cycle:
                 remote_prio=lambda who: self.eup(who, None),
             )
             self.match_lists[entry.ac] = ml
+            if cache_key is not None and not self.preemption_possible:
+                self.pool.keep_match_list(cache_key, ml)
         return ml
 
     def negotiate_submitter(self, sub: _Submitter, limit: float, pie_left: list[float]) -> bool:

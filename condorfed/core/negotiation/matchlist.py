@@ -95,6 +95,7 @@ class MatchList:
         self._built_min: float | None = None
         self._parked: list[tuple] = []
         self._parked_min: float | None = None
+        self._tick = (pool.resource_version, pool.structure_version)
         self._reads: dict[tuple[str, bool], bool] = {}
         self._req_split: str | bool | None = False  # not computed yet
         self._last_keys: dict[int, tuple[float, float, float]] = {}
@@ -226,6 +227,9 @@ class MatchList:
         self._state_arr = state[sel][order]
         self._req_arr = req[:, sel][:, order]
         self._row_of = dict(zip(self._slots.tolist(), range(len(self._slots)), strict=True))
+        self._tick = (pool.resource_version, pool.structure_version)
+        self._seen = pool.version.copy()  # the version of every slot this list has judged
+        self._seen_structure = (pool.structure_version, pool.attr_epoch)
 
     def _evaluate_alive(self, alive_idx: np.ndarray):
         """Requirements both ways, ranks and requests for every live slot; with a persistent pool,
@@ -496,6 +500,8 @@ class MatchList:
             self._req_fresh[s] = tuple(float(x) for x in req[:, k])  # type: ignore[assignment]
             self._state_fresh[s] = NO_PREEMPTION
             out.append(self._entry(keys[k], NO_PREEMPTION, 0.0, s))
+            weight = float(req[0, k]) if pool.partitionable[s] else float(pool.column("cpus")[s])
+            self._built_min = weight if self._built_min is None else min(self._built_min, weight)
         return out
 
     # ---- handing out -----------------------------------------------------------------------------------
@@ -546,9 +552,47 @@ class MatchList:
                 heapq.heappush(self._heap, e)
         return False
 
+    def _sweep(self) -> None:
+        """Someone else changed the pool since this list last handed out: every candidate whose slot
+        changed is evaluated again (a changed slot may now rank higher than the head), in one batch."""
+        pool = self.pool
+        again: list[int] = []
+        n = len(self._slots)
+        if self._ptr < n:
+            idx = np.arange(self._ptr, n)
+            ws = self._slots[idx]
+            stale = (pool.version[ws] != self._versions[idx]) | ~pool.alive[ws]
+            if self._dead is not None:
+                stale &= ~self._dead[idx]
+            if stale.any():
+                if self._dead is None:
+                    self._dead = np.zeros(n, dtype=bool)
+                self._dead[idx[stale]] = True
+                again.extend(ws[stale].tolist())
+        if self._heap:
+            keep = []
+            for e in self._heap:
+                if pool.alive[e[-2]] and int(pool.version[e[-2]]) == e[-1]:
+                    keep.append(e)
+                else:
+                    again.append(e[-2])
+            if len(keep) != len(self._heap):
+                heapq.heapify(keep)
+                self._heap = keep
+        if again:
+            valid = {e[-2] for e in self._heap}
+            for s2 in again:
+                self._expansions.pop(s2, None)
+            for entry in self._fresh_entries(sorted(set(again) - valid)):
+                heapq.heappush(self._heap, entry)
+
     def peek(self) -> Candidate | None:
         """The best candidate still valid, without taking it."""
         pool = self.pool
+        tick = (pool.resource_version, pool.structure_version)
+        if tick != self._tick:
+            self._sweep()
+            self._tick = tick
         while True:
             arr_ok = self._valid_array_head()
             heap_ok = self._valid_heap_head()
@@ -597,6 +641,40 @@ class MatchList:
             nxt = self._next_state(cand.slot)
             if nxt is not None:
                 heapq.heappush(self._heap, nxt)
+        # Our own claim is accounted for above; only changes made by others call for a sweep.
+        self._tick = (self.pool.resource_version, self.pool.structure_version)
+
+    def reusable(self) -> bool:
+        """Whether this list can serve another cycle (its slots' attributes are still the ones it saw)."""
+        pool = self.pool
+        return self._seen_structure[1] == pool.attr_epoch and len(self._seen) <= len(pool)
+
+    def reuse(self, remaining: int) -> None:
+        """Serve a new cycle: slots that changed since this list judged them, and new slots, are
+        judged again (changed ones already in the list are re-evaluated when reached)."""
+        pool = self.pool
+        self.restore()
+        self.rejected = False
+        self.remaining = remaining
+        n_old = len(self._seen)
+        changed = np.flatnonzero(pool.version[:n_old] != self._seen)
+        new = np.arange(n_old, len(pool))
+        listed = set()
+        if self._ptr < len(self._slots):
+            ahead = np.arange(self._ptr, len(self._slots))
+            if self._dead is not None:
+                ahead = ahead[~self._dead[ahead]]
+            listed.update(self._slots[ahead].tolist())
+        listed.update(e[-2] for e in self._heap)
+        judge = [int(s) for s in np.concatenate([changed, new]).tolist() if s not in listed and pool.alive[s]]
+        if len(self._seen) < len(pool):
+            self._seen = np.concatenate([self._seen, pool.version[n_old:]])
+        self._seen[changed] = pool.version[changed]
+        self._seen_structure = (pool.structure_version, pool.attr_epoch)
+        for s in judge:
+            self._expansions.pop(s, None)
+        for entry in self._fresh_entries(judge):
+            heapq.heappush(self._heap, entry)
 
     def _rebuild(self) -> None:
         """The truncated list ran dry: evaluate the pool again (candidates set aside stay aside)."""

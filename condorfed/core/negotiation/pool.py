@@ -126,6 +126,7 @@ class SlotPool:
         self.slot_expr_info: dict = {}  # see slotonly.py
         self.slot_value_cache: dict = {}
         self.clause_cache: dict = {}  # see slotonly.clause_truth
+        self.match_lists: OrderedDict = OrderedDict()  # autocluster key -> MatchList kept across cycles
         self.clause_seen: set = set()
         self.names: list[str] = []
         self._cols: dict[str, np.ndarray] = {r: np.zeros(0) for r in RESOURCES}
@@ -146,6 +147,12 @@ class SlotPool:
         self._carved = 0.0  # cpus carved out of p-slots by claims made here
         self._next_claim = 1
         self.add(slots)
+
+    def keep_match_list(self, key: tuple, ml: object) -> None:
+        self.match_lists[key] = ml
+        self.match_lists.move_to_end(key)
+        while len(self.match_lists) > MATCH_CACHE_ENTRIES:
+            self.match_lists.popitem(last=False)
 
     # ---- structure -------------------------------------------------------------------------
     def __len__(self) -> int:
