@@ -4,7 +4,7 @@
 
 Prints one JSON object: wall_s, peak_rss_mb, jobs, cycles (and how many negotiated), plus the
 run's headline metrics. The trace is generated in memory (seeded): 12 autoclusters (3 groups x
-2 owners x 2 request shapes), arrivals in 60-second batches, log-normal runtimes around 1.2 h,
+2 owners x 2 request shapes), arrivals in 60-second batches, log-normal runtimes around 1.5 h,
 sized to keep the on-prem clusters about 90% busy with a 25% surge in the middle of the week
 that the cloud absorbs. Targets (issue 7): <= 60 s wall and <= 4 GiB on a 2-core machine.
 """
@@ -69,7 +69,7 @@ def trace(jobs: int, days: float, seed: int):
     out: list[TraceEntry] = []
     for (group, owner, (cpus, mem)), w in zip(streams, weights, strict=True):
         counts = rng.poisson(per_batch * w / weights.sum() * surge)
-        runtimes = np.clip(rng.lognormal(np.log(4300.0 / cpus**0.5), 0.5, len(batches)), 120, 86400).round()
+        runtimes = np.clip(rng.lognormal(np.log(5200.0 / cpus**0.5), 0.5, len(batches)), 120, 86400).round()
         for t, n, rt in zip(batches, counts, runtimes, strict=True):
             if n:
                 out.append(

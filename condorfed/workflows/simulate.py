@@ -216,20 +216,18 @@ def compiled_policy(fed: Any) -> tuple[Any, str, Callable | None]:
     The config text is read back by HTCondor's own parser, once, as the engine does elsewhere.
     """
     from condorfed.adapters.condor_config import load_params
+    from condorfed.core.federation.policy import compile_policy
     from condorfed.core.negotiation import NegotiatorConfig
 
-    try:
-        from condorfed.core.federation.policy import compile_policy
-    except ImportError:  # pragma: no cover - the policy module lands separately
-        return NegotiatorConfig.from_params({"PRIORITY_HALFLIFE": str(fed.fairshare.half_life)}), "", None
     policy = compile_policy(fed)
     text = policy.config_text
     with tempfile.TemporaryDirectory(prefix="condorfed-sim-") as tmp:
         path = Path(tmp) / "condor_config"
         path.write_text(text + "\n", encoding="utf-8")
         params = load_params(path)
-    transform = getattr(policy, "transform_job", None) or getattr(policy, "apply_job_transform", None)
-    return NegotiatorConfig.from_params(params, source="compiled federation policy"), text, transform
+    # the schedd's job transform (require rules ANDed into Requirements), applied to each job ad
+    config = NegotiatorConfig.from_params(params, source="compiled federation policy")
+    return config, text, policy.apply_to_job
 
 
 def _controller(name: str, loaded: _Loaded) -> Any:
