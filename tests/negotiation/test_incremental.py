@@ -65,3 +65,13 @@ def test_rejected_entries_report_a_reason():
     g = JobGroup(big, "alice@cern.ch", None, 3)
     result = negotiate_demand([g], pool, CFG, UsageState(), 0.0)
     assert result.rejected[id(g)] == "no slot satisfies the job's Requirements"
+
+
+def test_an_autocluster_seen_on_an_empty_pool_matches_once_machines_join():
+    pool = SlotPool()
+    job = jobs(1)[0]
+    first = negotiate_demand([JobGroup(job, "alice@cern.ch", None, 3)], pool, CFG, UsageState(), 0.0)
+    assert first.matches == ()
+    pool.add(pslots(1, cpus=2))
+    second = negotiate_demand([JobGroup(job, "alice@cern.ch", None, 3)], pool, CFG, first.usage, 60.0)
+    assert sum(m.count for m in second.matches) == 2

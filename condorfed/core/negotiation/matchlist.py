@@ -95,6 +95,8 @@ class MatchList:
         self._built_min: float | None = None
         self._parked: list[tuple] = []
         self._parked_min: float | None = None
+        self._seen = np.zeros(0, dtype=np.int64)  # (set by _build) slot versions this list judged
+        self._seen_structure = (pool.structure_version, pool.attr_epoch)
         self._tick = (pool.resource_version, pool.structure_version)
         self._reads: dict[tuple[str, bool], bool] = {}
         self._req_split: str | bool | None = False  # not computed yet
