@@ -83,3 +83,26 @@ def test_bad_trace_line_names_file_and_line(capsys, tiny_files, tmp_path):
     code, _, err = run(capsys, "--federation", str(fed), "--trace", str(trace), "--out", str(tmp_path / "r"))
     assert code == 2
     assert f"{trace}:4: missing required field 'runtime'" in err and err.count("\n") == 1
+
+
+def test_compare_runs_every_controller(capsys, tiny_files, tmp_path):
+    fed, trace = tiny_files
+    code, out, _ = run(
+        capsys,
+        "--federation",
+        str(fed),
+        "--trace",
+        str(trace),
+        "--compare",
+        "--json",
+        "--static-nodes",
+        "2",
+        "--out",
+        str(tmp_path / "r"),
+    )
+    assert code == 0
+    obj = json.loads(out)
+    assert list(obj["comparison"]) == ["onprem-only", "static", "glideinwms", "cobald", "condorfed"]
+    assert obj["comparison"]["onprem-only"]["cost"] == 0
+    assert obj["comparison"]["static"]["cost"] > 0
+    assert (tmp_path / "r" / "comparison.png").is_file()
