@@ -212,6 +212,15 @@ def make_pool(n_jobs: int, cores: int, autoclusters: int, submitters: int, seed:
 
 
 def peak_rss_mb() -> float:
+    """This process's peak RSS. VmHWM, because ru_maxrss survives exec on Linux (a --scaling
+    child would report its parent's peak)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0  # kB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 

@@ -63,10 +63,10 @@ class _Ctx:
         self.my, self.target, self.m, self.gidx = my, target, m, gidx
         self.fallback, self.stack = fallback, stack
 
-    def subset(self, local: np.ndarray) -> _Ctx:
+    def subset(self, local: np.ndarray, *, stable: bool = False) -> _Ctx:
         gidx = local if self.gidx is None else self.gidx[local]
-        return _Ctx(self.my.subset(local), self.target.subset(local), len(local), gidx,
-                    self.fallback, self.stack)  # fmt: skip
+        return _Ctx(self.my.subset(local, stable=stable), self.target.subset(local, stable=stable),
+                    len(local), gidx, self.fallback, self.stack)  # fmt: skip
 
     def swapped(self, guard: tuple) -> _Ctx:
         return _Ctx(self.target, self.my, self.m, self.gidx, self.fallback, self.stack | {guard})
@@ -147,7 +147,8 @@ def _resolve(ctx: _Ctx, from_target: bool, key: str) -> Column:
     if len(groups) == 1 and len(groups[0][1]) == ctx.m:  # one expression on every row
         return _eval_attr_expr(ctx, from_target, guard, groups[0][0])
     base = Column(np.where(missing, T_UNDEF, raw.tag).astype(np.int8), raw.i, raw.f, raw.s)
-    parts = [(rows, _eval_attr_expr(ctx.subset(rows), from_target, guard, text).broadcast(len(rows)))
+    parts = [(rows, _eval_attr_expr(ctx.subset(rows, stable=True), from_target, guard, text)
+              .broadcast(len(rows)))
              for text, rows in groups]  # fmt: skip
     # Expression texts are the only objects unless some row holds a string literal.
     return scatter_many(base, parts, keep_strings=bool(np.any(raw.tag == T_STR)))

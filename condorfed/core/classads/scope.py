@@ -37,12 +37,13 @@ class Scope:
 
     __slots__ = ("_cache", "ad", "rows", "sid", "table")
 
-    def __init__(self, ad: Ad | None = None, table: AdTable | None = None, rows: np.ndarray | None = None):
+    def __init__(self, ad: Ad | None = None, table: AdTable | None = None, rows: np.ndarray | None = None,
+                 cache: dict | None = None):  # fmt: skip
         self.ad = ad
         self.table = table
         self.rows = rows
         self.sid = id(table) if table is not None else id(ad)
-        self._cache: dict[str, Column] = {}
+        self._cache: dict[str, Column] = {} if cache is None else cache
 
     @staticmethod
     def of(side: Ad | AdTable | None) -> Scope:
@@ -65,9 +66,12 @@ class Scope:
             self._cache[key] = col
         return col
 
-    def subset(self, local: np.ndarray) -> Scope:
-        """The scope restricted to positions ``local`` of its current rows."""
+    def subset(self, local: np.ndarray, *, stable: bool = False) -> Scope:
+        """The scope restricted to positions ``local`` of its current rows. ``stable``: ``local``
+        is an array the caller keeps and passes again (its columns are then cached by the table)."""
         if self.table is None:
             return self
-        rows = local if self.rows is None else self.rows[local]
-        return Scope(table=self.table, rows=rows)
+        if self.rows is None:
+            cache = self.table.subset_cache(local) if stable else None
+            return Scope(table=self.table, rows=local, cache=cache)
+        return Scope(table=self.table, rows=self.rows[local])

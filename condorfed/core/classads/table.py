@@ -74,13 +74,14 @@ class AdTable:
     (``set_column``), which is how partitionable slots advertise leftover resources.
     """
 
-    __slots__ = ("_ads", "_classads", "_cols", "_overrides")
+    __slots__ = ("_ads", "_classads", "_cols", "_overrides", "_subsets")
 
     def __init__(self, ads: Sequence[Ad]) -> None:
         self._ads = list(ads)
         self._cols: dict[str, Column] = {}
         self._overrides: dict[str, np.ndarray] = {}
         self._classads: list | None = None
+        self._subsets: dict[int, tuple[np.ndarray, dict]] = {}
 
     @classmethod
     def from_ads(cls, ads: Sequence[Ad]) -> AdTable:
@@ -146,6 +147,20 @@ class AdTable:
         # Keyed lower-case: Ad keeps an existing attribute's spelling when assigned.
         self._overrides[key] = values.copy()
         self._classads = None
+        self._subsets.clear()
+
+    def subset_cache(self, rows: np.ndarray) -> dict:
+        """A column cache for a row subset the evaluator uses on every call (the rows of one
+        expression text in an expression-valued attribute). Keyed by the array's identity; the
+        array is kept alive with it. Cleared by ``set_column``."""
+        hit = self._subsets.get(id(rows))
+        if hit is not None and hit[0] is rows:
+            return hit[1]
+        if len(self._subsets) > 1024:
+            self._subsets.clear()
+        cache: dict = {}
+        self._subsets[id(rows)] = (rows, cache)
+        return cache
 
     def take(self, rows: Sequence[int] | np.ndarray) -> AdTable:
         """A new table of the selected rows (with replaced columns carried over)."""
