@@ -13,6 +13,7 @@ from pathlib import Path
 from condorfed.adapters import adfiles
 from condorfed.adapters.condor_config import load_params
 from condorfed.core.fairshare import UsageState
+from condorfed.core.federation.policy import CompiledPolicy
 from condorfed.core.negotiation import CycleResult, NegotiatorConfig, job_id, negotiate
 from condorfed.core.negotiation.analysis import Analysis, analyze
 from condorfed.errors import ConfigError
@@ -28,20 +29,25 @@ class NegotiationRun:
     now: float
 
 
-def _federation_config_text(path: str) -> str:
+def load_policy(federation: str | None) -> CompiledPolicy | None:
+    """The federation's compiled policy: the negotiator's config and the schedd's job transform."""
+    if federation is None:
+        return None
     from condorfed.adapters.federation_file import load_federation
     from condorfed.core.federation.policy import compile_policy
 
-    return compile_policy(load_federation(path)).config_text
+    return compile_policy(load_federation(federation))
 
 
-def load_negotiator_config(config: str | None = None, federation: str | None = None) -> NegotiatorConfig:
+def load_negotiator_config(
+    config: str | None = None, policy: CompiledPolicy | None = None, federation: str = "federation"
+) -> NegotiatorConfig:
     """The configuration HTCondor would read: ``config`` then the federation's policy (later wins)."""
-    if federation is None:
+    if policy is None:
         if config is None:
             return NegotiatorConfig()
         return NegotiatorConfig.from_params(load_params(config), source=str(config))
-    text = _federation_config_text(federation)
+    text = policy.config_text
     with tempfile.TemporaryDirectory(prefix="condorfed-") as tmp:
         combined = Path(tmp) / "condor_config"
         head = f"include : {Path(config).resolve()}\n" if config else ""
@@ -110,8 +116,12 @@ def run_negotiation(
     jobs, machines, config = _defaults(tuple(jobs), tuple(machines), config)
     if not jobs or not machines:
         raise ConfigError("give both --jobs and --machines")
-    cfg = load_negotiator_config(config, federation)
+    policy = load_policy(federation)
+    cfg = load_negotiator_config(config, policy, federation or "")
     job_ads = adfiles.read_job_files(jobs, owner=owner or _login())
+    if policy is not None:
+        # What the schedd's JOB_TRANSFORM does to every job before the negotiator sees it.
+        job_ads = [policy.apply_to_job(job) for job in job_ads]
     slot_ads = adfiles.read_ad_files(machines)
     when = time.time() if now is None else float(now)
     state = load_usage(usage)
