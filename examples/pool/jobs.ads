@@ -18,9 +18,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_atlas"
+AcctGroup = "atlas"
 AcctGroupUser = "atlasprd"
-AccountingGroup = "group_atlas.atlasprd"
+AccountingGroup = "atlas.atlasprd"
 
 MyType = "Job"
 ClusterId = 100
@@ -40,9 +40,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_atlas"
+AcctGroup = "atlas"
 AcctGroupUser = "atlasprd"
-AccountingGroup = "group_atlas.atlasprd"
+AccountingGroup = "atlas.atlasprd"
 
 MyType = "Job"
 ClusterId = 101
@@ -62,9 +62,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_atlas"
+AcctGroup = "atlas"
 AcctGroupUser = "atlasprd"
-AccountingGroup = "group_atlas.atlasprd"
+AccountingGroup = "atlas.atlasprd"
 
 MyType = "Job"
 ClusterId = 101
@@ -84,9 +84,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_atlas"
+AcctGroup = "atlas"
 AcctGroupUser = "atlasprd"
-AccountingGroup = "group_atlas.atlasprd"
+AccountingGroup = "atlas.atlasprd"
 
 MyType = "Job"
 ClusterId = 101
@@ -106,9 +106,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_atlas"
+AcctGroup = "atlas"
 AcctGroupUser = "atlasprd"
-AccountingGroup = "group_atlas.atlasprd"
+AccountingGroup = "atlas.atlasprd"
 
 MyType = "Job"
 ClusterId = 101
@@ -128,9 +128,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_atlas"
+AcctGroup = "atlas"
 AcctGroupUser = "atlasprd"
-AccountingGroup = "group_atlas.atlasprd"
+AccountingGroup = "atlas.atlasprd"
 
 MyType = "Job"
 ClusterId = 101
@@ -150,9 +150,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_atlas"
+AcctGroup = "atlas"
 AcctGroupUser = "atlasprd"
-AccountingGroup = "group_atlas.atlasprd"
+AccountingGroup = "atlas.atlasprd"
 
 MyType = "Job"
 ClusterId = 101
@@ -172,9 +172,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_atlas"
+AcctGroup = "atlas"
 AcctGroupUser = "atlasprd"
-AccountingGroup = "group_atlas.atlasprd"
+AccountingGroup = "atlas.atlasprd"
 
 MyType = "Job"
 ClusterId = 101
@@ -194,9 +194,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_atlas"
+AcctGroup = "atlas"
 AcctGroupUser = "atlasprd"
-AccountingGroup = "group_atlas.atlasprd"
+AccountingGroup = "atlas.atlasprd"
 
 MyType = "Job"
 ClusterId = 101
@@ -216,9 +216,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_atlas"
+AcctGroup = "atlas"
 AcctGroupUser = "atlasprd"
-AccountingGroup = "group_atlas.atlasprd"
+AccountingGroup = "atlas.atlasprd"
 
 MyType = "Job"
 ClusterId = 101
@@ -238,9 +238,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_atlas"
+AcctGroup = "atlas"
 AcctGroupUser = "atlasprd"
-AccountingGroup = "group_atlas.atlasprd"
+AccountingGroup = "atlas.atlasprd"
 
 MyType = "Job"
 ClusterId = 101
@@ -260,9 +260,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_atlas"
+AcctGroup = "atlas"
 AcctGroupUser = "atlasprd"
-AccountingGroup = "group_atlas.atlasprd"
+AccountingGroup = "atlas.atlasprd"
 
 MyType = "Job"
 ClusterId = 101
@@ -282,9 +282,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_atlas"
+AcctGroup = "atlas"
 AcctGroupUser = "atlasprd"
-AccountingGroup = "group_atlas.atlasprd"
+AccountingGroup = "atlas.atlasprd"
 
 MyType = "Job"
 ClusterId = 101
@@ -304,9 +304,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_atlas"
+AcctGroup = "atlas"
 AcctGroupUser = "atlasprd"
-AccountingGroup = "group_atlas.atlasprd"
+AccountingGroup = "atlas.atlasprd"
 
 MyType = "Job"
 ClusterId = 200
@@ -326,9 +326,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_cms"
+AcctGroup = "cms"
 AcctGroupUser = "cmsprd"
-AccountingGroup = "group_cms.cmsprd"
+AccountingGroup = "cms.cmsprd"
 
 MyType = "Job"
 ClusterId = 201
@@ -348,9 +348,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_cms"
+AcctGroup = "cms"
 AcctGroupUser = "cmsprd"
-AccountingGroup = "group_cms.cmsprd"
+AccountingGroup = "cms.cmsprd"
 AllowCloud = true
 
 MyType = "Job"
@@ -371,9 +371,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_cms"
+AcctGroup = "cms"
 AcctGroupUser = "cmsprd"
-AccountingGroup = "group_cms.cmsprd"
+AccountingGroup = "cms.cmsprd"
 AllowCloud = true
 
 MyType = "Job"
@@ -394,9 +394,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_cms"
+AcctGroup = "cms"
 AcctGroupUser = "cmsprd"
-AccountingGroup = "group_cms.cmsprd"
+AccountingGroup = "cms.cmsprd"
 AllowCloud = true
 
 MyType = "Job"
@@ -417,9 +417,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_cms"
+AcctGroup = "cms"
 AcctGroupUser = "cmsprd"
-AccountingGroup = "group_cms.cmsprd"
+AccountingGroup = "cms.cmsprd"
 AllowCloud = true
 
 MyType = "Job"
@@ -440,9 +440,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_cms"
+AcctGroup = "cms"
 AcctGroupUser = "cmsprd"
-AccountingGroup = "group_cms.cmsprd"
+AccountingGroup = "cms.cmsprd"
 AllowCloud = true
 
 MyType = "Job"
@@ -463,9 +463,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_cms"
+AcctGroup = "cms"
 AcctGroupUser = "cmsprd"
-AccountingGroup = "group_cms.cmsprd"
+AccountingGroup = "cms.cmsprd"
 AllowCloud = true
 
 MyType = "Job"
@@ -486,9 +486,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_cms"
+AcctGroup = "cms"
 AcctGroupUser = "cmsprd"
-AccountingGroup = "group_cms.cmsprd"
+AccountingGroup = "cms.cmsprd"
 AllowCloud = true
 
 MyType = "Job"
@@ -509,9 +509,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_cms"
+AcctGroup = "cms"
 AcctGroupUser = "cmsprd"
-AccountingGroup = "group_cms.cmsprd"
+AccountingGroup = "cms.cmsprd"
 AllowCloud = true
 
 MyType = "Job"
@@ -532,9 +532,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_cms"
+AcctGroup = "cms"
 AcctGroupUser = "cmsprd"
-AccountingGroup = "group_cms.cmsprd"
+AccountingGroup = "cms.cmsprd"
 AllowCloud = true
 
 MyType = "Job"
@@ -555,9 +555,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_cms"
+AcctGroup = "cms"
 AcctGroupUser = "cmsprd"
-AccountingGroup = "group_cms.cmsprd"
+AccountingGroup = "cms.cmsprd"
 AllowCloud = true
 
 MyType = "Job"
@@ -578,9 +578,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_cms"
+AcctGroup = "cms"
 AcctGroupUser = "cmsprd"
-AccountingGroup = "group_cms.cmsprd"
+AccountingGroup = "cms.cmsprd"
 AllowCloud = true
 
 MyType = "Job"
@@ -601,9 +601,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_cms"
+AcctGroup = "cms"
 AcctGroupUser = "cmsprd"
-AccountingGroup = "group_cms.cmsprd"
+AccountingGroup = "cms.cmsprd"
 AllowCloud = true
 
 MyType = "Job"
@@ -624,9 +624,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_cms"
+AcctGroup = "cms"
 AcctGroupUser = "cmsprd"
-AccountingGroup = "group_cms.cmsprd"
+AccountingGroup = "cms.cmsprd"
 AllowCloud = true
 
 MyType = "Job"
@@ -647,9 +647,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_cms"
+AcctGroup = "cms"
 AcctGroupUser = "cmsprd"
-AccountingGroup = "group_cms.cmsprd"
+AccountingGroup = "cms.cmsprd"
 AllowCloud = true
 
 MyType = "Job"
@@ -670,9 +670,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_cms"
+AcctGroup = "cms"
 AcctGroupUser = "cmsprd"
-AccountingGroup = "group_cms.cmsprd"
+AccountingGroup = "cms.cmsprd"
 AllowCloud = true
 
 MyType = "Job"
@@ -693,9 +693,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_cms"
+AcctGroup = "cms"
 AcctGroupUser = "cmsprd"
-AccountingGroup = "group_cms.cmsprd"
+AccountingGroup = "cms.cmsprd"
 AllowCloud = true
 
 MyType = "Job"
@@ -716,9 +716,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_cms"
+AcctGroup = "cms"
 AcctGroupUser = "cmsprd"
-AccountingGroup = "group_cms.cmsprd"
+AccountingGroup = "cms.cmsprd"
 AllowCloud = true
 
 MyType = "Job"
@@ -739,9 +739,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_cms"
+AcctGroup = "cms"
 AcctGroupUser = "cmsprd"
-AccountingGroup = "group_cms.cmsprd"
+AccountingGroup = "cms.cmsprd"
 AllowCloud = true
 
 MyType = "Job"
@@ -762,9 +762,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_cms"
+AcctGroup = "cms"
 AcctGroupUser = "cmsprd"
-AccountingGroup = "group_cms.cmsprd"
+AccountingGroup = "cms.cmsprd"
 AllowCloud = true
 
 MyType = "Job"
@@ -785,9 +785,9 @@ FileSystemDomain = "submit.cern.ch"
 Requirements = (TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))
 Rank = 0.0
 Cmd = "/usr/bin/run-analysis"
-AcctGroup = "group_cms"
+AcctGroup = "cms"
 AcctGroupUser = "cmsprd"
-AccountingGroup = "group_cms.cmsprd"
+AccountingGroup = "cms.cmsprd"
 AllowCloud = true
 
 MyType = "Job"

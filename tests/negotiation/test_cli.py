@@ -54,7 +54,7 @@ def test_negotiate_json_shape_on_example_pool(tmp_path):
     assert set(data) == {"matches", "unmatched", "submitters", "groups"}
     assert data["matches"] and set(data["matches"][0]) == {"job", "slot", "submitter", "group"}
     assert {"eup", "limit", "matched"} <= set(next(iter(data["submitters"].values())))
-    assert {"quota", "allocated"} == set(data["groups"]["group_atlas"])
+    assert {"quota", "allocated"} == set(data["groups"]["atlas"])
     assert all(set(u) == {"job", "reason"} for u in data["unmatched"])
     # carol's site whitelist names no site of the pool
     assert {u["reason"] for u in data["unmatched"] if u["job"].startswith("303.")} == {
@@ -62,7 +62,7 @@ def test_negotiate_json_shape_on_example_pool(tmp_path):
     }
     state = json.loads(out.read_text())
     assert state["time"] == float(NOW)
-    assert state["submitters"]["group_atlas.atlasprd"]["priority"] < 18.0  # aged one hour
+    assert state["submitters"]["atlas.atlasprd"]["priority"] < 18.0  # aged one hour
 
 
 def test_negotiate_table_output():
