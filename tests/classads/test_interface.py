@@ -108,3 +108,12 @@ def test_zero_and_negative_zero_stay_apart_in_caches() -> None:
     assert compile_expr("X").evaluate(Ad(X=-0.0), None).to_list()[0].hex() == "-0x0.0p+0"
     assert compile_expr("X").evaluate(Ad(X=0.0), None).to_list()[0].hex() == "0x0.0p+0"
     assert parse("-0.0") != parse("0.0")
+
+
+def test_evaluate_many_pairs_two_sequences_and_falls_back_for_lists() -> None:
+    my = [classad2.ClassAd("[L = {1, 2, 3}; X = 1]"), classad2.ClassAd("[L = {4}; X = 2.5]")]
+    target = [classad2.ClassAd("[Y = 10]"), classad2.ClassAd("[Y = 20]")]
+    for expr in ["X + TARGET.Y", "size(L) + Y", "member(X, L)", "X * Y > 20"]:
+        expected = [classad2.ExprTree(expr).eval(m, t) for m, t in zip(my, target, strict=True)]
+        got = evaluate_many(expr, my, target)
+        assert got == expected and [type(g) for g in got] == [type(e) for e in expected], expr
