@@ -184,6 +184,8 @@ def comparison_rows(runs: Mapping[str, Mapping[str, Any]]) -> list[list[str]]:
     return [
         [
             name,
+            f"{s['jobs']['completed']:,}/{s['jobs']['submitted']:,}"
+            + (" (stalled)" if s.get("stalled") else ""),
             fmt_hours(s["wait_s"]["p95"]),
             fmt_hours(s["makespan_s"]),
             f"{s['cost']:.2f}",
@@ -194,7 +196,15 @@ def comparison_rows(runs: Mapping[str, Mapping[str, Any]]) -> list[list[str]]:
     ]
 
 
-COMPARISON_HEADER = ("controller", "p95 wait", "makespan", "cost", "utilization", "fair-share deviation")
+COMPARISON_HEADER = (
+    "controller",
+    "jobs done",
+    "p95 wait",
+    "makespan",
+    "cost",
+    "utilization",
+    "fair-share deviation",
+)
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;
