@@ -666,13 +666,13 @@ class Simulation:
         """With the default horizon: stop once every job completed (or the run cannot progress)."""
         if self.inp.horizon is not None or self._next_submit < len(self.trace):
             return False
-        if self.running == 0 and self.idle == 0:
+        if self.running:
+            return False
+        if self.idle == 0:
             return True
-        booting = any(n.state == "booting" for n in self.nodes)
-        if self.running == 0 and not booting and self._idle_controller_ticks >= STALL_TICKS:
-            self.stalled = True
-            return True
-        if self.running == 0 and not booting and self.inp.controller is None:
+        if any(n.state == "booting" for n in self.nodes):
+            return False
+        if self.inp.controller is None or self._idle_controller_ticks >= STALL_TICKS:
             self.stalled = True
             return True
         return False
