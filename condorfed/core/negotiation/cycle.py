@@ -50,21 +50,94 @@ def job_id(job: Ad, index: int) -> str:
     return f"job#{index}"
 
 
-def _queue_order(job: Ad, i: int) -> tuple:
-    v = job.lower_items()
-    prio, cluster, proc = v.get("jobprio", 0), v.get("clusterid", 0), v.get("procid", 0)
-    ok = (int, float)
-    return (
-        -(prio if isinstance(prio, ok) and not isinstance(prio, bool) else 0),
-        cluster if isinstance(cluster, ok) and not isinstance(cluster, bool) else 0,
-        proc if isinstance(proc, ok) and not isinstance(proc, bool) else 0,
-        i,
-    )
-
-
 def _weight(job: Ad) -> float:
     v = job.get("RequestCpus", 1)
     return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else 1.0
+
+
+def _order_num(x: object) -> int | float:
+    """A number for the queue order (JobPrio, ClusterId, ProcId); anything else counts as 0."""
+    t = type(x)
+    if t is int or t is float:
+        return x  # type: ignore[return-value]
+    return x if isinstance(x, int | float) and not isinstance(x, bool) else 0  # type: ignore[return-value]
+
+
+def _status(x: object) -> int:
+    if type(x) is int:
+        return x  # type: ignore[return-value]
+    return int(x) if isinstance(x, int | float) and not isinstance(x, bool) else IDLE  # type: ignore[arg-type]
+
+
+def _queues(jobs: Sequence[Ad], uid_domain: str | None) -> tuple[dict[str, float], dict[str, list[int]]]:
+    """One pass over the job ads: running weight per submitter, and each submitter's idle jobs in the
+    order the schedd offers them (JobPrio high first, then ClusterId, ProcId, input order)."""
+    running: dict[str, float] = {}
+    queues: dict[str, list[tuple]] = {}
+    for i, job in enumerate(jobs):
+        v = job.lower_items()
+        status = _status(v.get("jobstatus", IDLE))
+        if status != IDLE and status != RUNNING:
+            continue
+        acct = v.get("accountinggroup")
+        sub = acct if type(acct) is str and acct else submitter_of(job, uid_domain)
+        if status == RUNNING:
+            running[sub] = running.get(sub, 0.0) + _weight(job)
+            continue
+        key = (
+            -_order_num(v.get("jobprio", 0)),
+            _order_num(v.get("clusterid", 0)),
+            _order_num(v.get("procid", 0)),
+            i,
+        )
+        q = queues.get(sub)
+        if q is None:
+            queues[sub] = [key]
+        else:
+            q.append(key)
+    out: dict[str, list[int]] = {}
+    for sub, keys in queues.items():
+        keys.sort()
+        out[sub] = [k[3] for k in keys]
+    return running, out
+
+
+def _runs(
+    jobs: Sequence[Ad], idx: list[int], slot_side: frozenset[str], extra: tuple[str, ...]
+) -> list[list[int]]:
+    """Split a submitter's queue into runs of consecutive jobs with equal autocluster keys.
+
+    Equivalent to comparing :func:`significant_key` job by job, but the key is computed only where a
+    run starts: a job continues the run when its significant values (and the values of the extra names
+    the run's expressions refer to) equal the run's, with the same types. Those are exactly the parts
+    of the key that can differ (the names follow from the values)."""
+    runs: list[list[int]] = []
+    run: list[int] = []
+    base_t: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    run_vals: tuple = ()
+    run_types: tuple = ()
+    run_more: tuple = ()
+    run_more_types: tuple = ()
+    for i in idx:
+        get = jobs[i].lower_items().get
+        if run:
+            vals = tuple(map(get, base_t))
+            if vals == run_vals and tuple(map(type, vals)) == run_types:
+                if not names:
+                    run.append(i)
+                    continue
+                more = tuple(map(get, names))
+                if more == run_more and tuple(map(type, more)) == run_more_types:
+                    run.append(i)
+                    continue
+            runs.append(run)
+        key = significant_key(jobs[i], slot_side, extra)
+        base_t, names, run_vals, run_more, run_types, run_more_types = key
+        run = [i]
+    if run:
+        runs.append(run)
+    return runs
 
 
 def negotiate(
@@ -79,49 +152,33 @@ def negotiate(
     """Run one negotiation cycle: which idle job goes to which slot (see the package docstring)."""
     pool = SlotPool(slots, cache_matches=False)
     slot_side = slot_side_for(pool, config)
-    ids = [job_id(j, i) for i, j in enumerate(jobs)]
-    running: dict[str, float] = {}
-    queues: dict[str, list[int]] = {}
-    for i, job in enumerate(jobs):
-        status = _int(job, "JobStatus", IDLE)
-        sub = submitter_of(job, config.uid_domain)
-        if status == RUNNING:
-            running[sub] = running.get(sub, 0.0) + _weight(job)
-        elif status == IDLE:
-            queues.setdefault(sub, []).append(i)
+    running, queues = _queues(jobs, config.uid_domain)
+    extra = tuple(config.significant_attributes)
     demand: list[JobGroup] = []
-    members: dict[int, list[str]] = {}
+    members: dict[int, list[int]] = {}
     for sub, idx in queues.items():
-        # The schedd offers jobs by JobPrio (high first), then in queue order.
-        idx.sort(key=lambda i: _queue_order(jobs[i], i))
-        run: list[int] = []
-        run_key = None
-        for i in [*idx, None]:
-            key = None if i is None else significant_key(jobs[i], slot_side, config.significant_attributes)
-            if run and (i is None or key != run_key):
-                first = jobs[run[0]]
-                jg = JobGroup(first, sub, group_of_job(first), len(run))
-                demand.append(jg)
-                members[id(jg)] = [ids[k] for k in run]
-                run = []
-            if i is not None:
-                run.append(i)
-                run_key = key
+        for run in _runs(jobs, idx, slot_side, extra):
+            first = jobs[run[0]]
+            jg = JobGroup(first, sub, group_of_job(first), len(run))
+            demand.append(jg)
+            members[id(jg)] = run
     result = negotiate_demand(
         demand, pool, config, usage, now, evaluator=evaluator, running=running, slot_side=slot_side
     )
     matches: list[Match] = []
     taken: dict[int, int] = {}
     for gm in result.matches:
-        job_ids = members[id(gm.group)]
+        run = members[id(gm.group)]
         start = taken.get(id(gm.group), 0)
-        for jid in job_ids[start : start + gm.count]:
+        slot = pool.names[gm.slot]
+        sub, grp = gm.group.submitter, gm.group.group
+        for k in run[start : start + gm.count]:
             matches.append(
                 Match(
-                    jid,
-                    pool.names[gm.slot],
-                    gm.group.submitter,
-                    gm.group.group,
+                    job_id(jobs[k], k),
+                    slot,
+                    sub,
+                    grp,
                     gm.cpus,
                     gm.memory,
                     gm.disk,
@@ -135,7 +192,7 @@ def negotiate(
     for jg in demand:
         left = members[id(jg)][taken.get(id(jg), 0) :]
         reason = result.rejected.get(id(jg), "not reached in this cycle")
-        unmatched.extend(Unmatched(jid, reason, jg.submitter) for jid in left)
+        unmatched.extend(Unmatched(job_id(jobs[k], k), reason, jg.submitter) for k in left)
     return CycleResult(
         tuple(matches),
         tuple(unmatched),

@@ -21,6 +21,7 @@ from condorfed.core.classads.values import Ad, Expr
 from condorfed.core.negotiation.config import NegotiatorConfig
 from condorfed.core.negotiation.evaluation import Evaluator, SlotRows
 from condorfed.core.negotiation.pool import MATCH_CACHE_ENTRIES, RESOURCES, MatchCache, SlotPool
+from condorfed.core.negotiation.refs import _tokens, references
 from condorfed.core.negotiation.slotonly import clause_truth, reads_slot_resources, shareable, slot_values
 from condorfed.core.negotiation.split import split_conjunction
 
@@ -38,6 +39,45 @@ class Candidate:
     request: tuple[float, float, float, float]  # cpus, memory, disk, gpus actually taken
     state: int
     preempting: str | None
+
+
+_NOT_JOB_ONLY = frozenset({"target", "other", "parent", "eval"})
+
+
+def _reads_job_only(job: Ad, attr: str) -> bool:
+    values = job.lower_items()
+    todo = [attr.lower()]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        v = values.get(name)
+        if not isinstance(v, Expr):
+            continue  # a literal, or missing (MY.x of a missing x is UNDEFINED, not the slot's)
+        text = str(v)
+        if any(kind == "id" and tok.lower() in _NOT_JOB_ONLY for kind, tok in _tokens(text)):
+            return False
+        for scope, ref in references(text):
+            if scope == "target" or (scope is None and ref not in values):
+                return False
+            todo.append(ref)
+    return True
+
+
+def _best_first(negkeys: np.ndarray) -> np.ndarray:
+    """Row order by the key columns, lowest first, ties kept in row order (a stable sort). Columns that
+    are the same in every row cannot change the order and are left out (usually most of them: no
+    preemption, no POST_JOB_RANK), so this is one stable argsort more often than a full lexsort."""
+    if len(negkeys) < 2:
+        return np.arange(len(negkeys))
+    cols = [c for c in negkeys.T if not bool((c == c[0]).all())]
+    if not cols:
+        return np.arange(len(negkeys))
+    if len(cols) == 1:
+        return np.argsort(cols[0], kind="stable")
+    return np.lexsort(cols[::-1])
 
 
 def _quantize(values: np.ndarray, q: int) -> np.ndarray:
@@ -101,6 +141,7 @@ class MatchList:
         self._reads: dict[tuple[str, bool], bool] = {}
         self._req_split: str | bool | None = False  # not computed yet
         self._last_keys: dict[int, tuple[float, float, float]] = {}
+        self._job_only_memo: dict[str, bool] = {}
         self._build(preemption_ok)
 
     # ---- evaluation helpers -----------------------------------------------------------------------
@@ -143,7 +184,20 @@ class MatchList:
             return np.full(len(rows), default)
         if isinstance(v, int | float) and not isinstance(v, Expr):
             return np.full(len(rows), float(v))
+        if len(rows) > 1 and self._job_only(attr):
+            # The same for every slot (e.g. RequestDisk = DiskUsage): one row, broadcast.
+            one = SlotRows(rows.pool, rows.rows[:1], {r: c[:1] for r, c in rows.overrides.items()})
+            return np.full(len(rows), float(self.ev.number(f"MY.{attr}", self.job, one, default)[0]))
         return self.ev.number(f"MY.{attr}", self.job, rows, default)
+
+    def _job_only(self, attr: str) -> bool:
+        """Whether ``MY.<attr>`` can only read the job: no TARGET reference and every unscoped name
+        found in the job itself (Old-ClassAd lookup never reaches the slot), followed through the
+        job's own attribute expressions. Conservative: ``other``/``parent``/``eval`` anywhere say no."""
+        hit = self._job_only_memo.get(attr)
+        if hit is None:
+            hit = self._job_only_memo[attr] = _reads_job_only(self.job, attr)
+        return hit
 
     def _requests(self, rows: SlotRows) -> np.ndarray:
         """Quantized (cpus, memory, disk, gpus) the job asks of each row: shape (4, n)."""
@@ -212,7 +266,7 @@ class MatchList:
         sel = np.flatnonzero(ok)
         negkeys = np.column_stack([-keys[sel], -state[sel].astype(np.float64), -prank[sel]])
         slots = rows_idx[sel]
-        order = np.lexsort((slots, *negkeys.T[::-1]))  # best first; ties by slot order (stable)
+        order = _best_first(negkeys)  # ties by slot order: ``slots`` ascends
         # Keep only the head of the list: a few times what the autocluster can still take. Should it
         # run dry, the list is built again from the pool as it is then (see peek).
         # No candidate weighs less than this (p-slots: the job's cpus; static slots: theirs), in the
