@@ -79,3 +79,37 @@ def test_a_bad_line_names_file_and_line(line, message):
 def test_read_trace_missing_file(tmp_path):
     with pytest.raises(SimulationError, match="cannot read trace"):
         read_trace(tmp_path / "nope.jsonl")
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_entries = st.builds(
+    TraceEntry,
+    submit=st.floats(0, 1e7, allow_nan=False),
+    owner=st.text("abcdefghijklmnopqrstuvwxyz0123456789._-@é", min_size=1, max_size=12),
+    runtime=st.floats(0, 1e6, allow_nan=False),
+    cpus=st.integers(1, 128),
+    memory=st.integers(0, 10**6),
+    disk=st.integers(0, 10**6),
+    gpus=st.integers(0, 8),
+    group=st.none() | st.sampled_from(["atlas", "cms", "atlas.prod"]),
+    requirements=st.none()
+    | st.sampled_from(['TARGET.Arch == "X86_64"', "Memory > 1024", "HasAVX2 =?= true"]),
+    count=st.integers(1, 10**6),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_entries, max_size=5))
+def test_trace_round_trips(entries):
+    assert parse_trace(list(dump_trace(entries)), "p.jsonl") == entries
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=60))
+def test_garbage_lines_raise_one_line_errors_or_parse(line):
+    try:
+        parse_trace([line], "g.jsonl")
+    except SimulationError as err:
+        assert str(err).startswith("g.jsonl") and "\n" not in str(err)
