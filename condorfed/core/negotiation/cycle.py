@@ -44,7 +44,8 @@ def group_of_job(job: Ad) -> str | None:
 
 
 def job_id(job: Ad, index: int) -> str:
-    c, p = job.get("ClusterId"), job.get("ProcId")
+    v = job.lower_items()
+    c, p = v.get("clusterid"), v.get("procid")
     if isinstance(c, int) and isinstance(p, int):
         return f"{c}.{p}"
     return f"job#{index}"
@@ -53,6 +54,48 @@ def job_id(job: Ad, index: int) -> str:
 def _weight(job: Ad) -> float:
     v = job.get("RequestCpus", 1)
     return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else 1.0
+
+
+class _LazyUnmatched(Sequence[Unmatched]):
+    """``CycleResult.unmatched``: the :class:`Unmatched` entries are made when first looked at (a cycle
+    at scale leaves hundreds of thousands of jobs idle, and most callers only count them)."""
+
+    def __init__(self, jobs: Sequence[Ad], runs: list[tuple[list[int], str, str]]) -> None:
+        self._jobs: Sequence[Ad] | None = jobs
+        self._runs = runs
+        self._len = sum(len(r[0]) for r in runs)
+        self._items: tuple[Unmatched, ...] | None = None
+
+    def _all(self) -> tuple[Unmatched, ...]:
+        if self._items is None:
+            jobs = self._jobs
+            assert jobs is not None
+            self._items = tuple(
+                Unmatched(job_id(jobs[k], k), reason, sub) for left, reason, sub in self._runs for k in left
+            )
+            self._jobs = None
+            self._runs = []
+        return self._items
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self._all()[i]
+
+    def __iter__(self):
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _LazyUnmatched):
+            other = other._all()
+        return self._all() == other if isinstance(other, tuple) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._all())
+
+    def __repr__(self) -> str:
+        return repr(self._all())
 
 
 def _order_num(x: object) -> int | float:
@@ -188,14 +231,14 @@ def negotiate(
                 )
             )
         taken[id(gm.group)] = start + gm.count
-    unmatched: list[Unmatched] = []
+    unmatched: list[tuple[list[int], str, str]] = []
     for jg in demand:
         left = members[id(jg)][taken.get(id(jg), 0) :]
-        reason = result.rejected.get(id(jg), "not reached in this cycle")
-        unmatched.extend(Unmatched(job_id(jobs[k], k), reason, jg.submitter) for k in left)
+        if left:
+            unmatched.append((left, result.rejected.get(id(jg), "not reached in this cycle"), jg.submitter))
     return CycleResult(
         tuple(matches),
-        tuple(unmatched),
+        _LazyUnmatched(jobs, unmatched),  # type: ignore[arg-type]
         result.submitters,
         result.groups,
         result.usage,

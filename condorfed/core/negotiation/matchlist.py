@@ -22,7 +22,13 @@ from condorfed.core.negotiation.config import NegotiatorConfig
 from condorfed.core.negotiation.evaluation import Evaluator, SlotRows
 from condorfed.core.negotiation.pool import MATCH_CACHE_ENTRIES, RESOURCES, MatchCache, SlotPool
 from condorfed.core.negotiation.refs import _tokens, references
-from condorfed.core.negotiation.slotonly import clause_truth, reads_slot_resources, shareable, slot_values
+from condorfed.core.negotiation.slotonly import (
+    clause_truth,
+    reads_slot_resources,
+    shareable,
+    slot_truth,
+    slot_values,
+)
 from condorfed.core.negotiation.split import split_conjunction
 
 FLT_MAX = 3.4028234663852886e38
@@ -199,27 +205,46 @@ class MatchList:
             hit = self._job_only_memo[attr] = _reads_job_only(self.job, attr)
         return hit
 
+    def _job_scalar(self, attr: str, rows: SlotRows, default: float) -> float | None:
+        """The job attribute's value when it is the same against every row (a literal, or an expression
+        that reads only the job), else None."""
+        v = self.job.get(attr)
+        if v is None:
+            return default
+        if isinstance(v, int | float) and not isinstance(v, Expr):
+            return float(v)
+        if len(rows) > 0 and self._job_only(attr):
+            one = SlotRows(rows.pool, rows.rows[:1], {r: c[:1] for r, c in rows.overrides.items()})
+            return float(self.ev.number(f"MY.{attr}", self.job, one, default)[0])
+        return None
+
     def _requests(self, rows: SlotRows) -> np.ndarray:
         """Quantized (cpus, memory, disk, gpus) the job asks of each row: shape (4, n)."""
         cfg = self.cfg
-        cpus = self._job_number("RequestCpus", rows, 1.0)
-        mem = self._job_number("RequestMemory", rows, 0.0)
-        disk = self._job_number("RequestDisk", rows, 0.0)
-        gpus = self._job_number("RequestGPUs", rows, 0.0)
-        return np.vstack(
-            [
-                _quantize(cpus, cfg.quantize_cpus),
-                _quantize(mem, cfg.quantize_memory),
-                _quantize(disk, cfg.quantize_disk),
-                np.ceil(gpus - 1e-9),
-            ]
-        )
+        out = np.empty((4, len(rows)))
+        for i, (attr, default, q) in enumerate(
+            (
+                ("RequestCpus", 1.0, cfg.quantize_cpus),
+                ("RequestMemory", 0.0, cfg.quantize_memory),
+                ("RequestDisk", 0.0, cfg.quantize_disk),
+                ("RequestGPUs", 0.0, 1),
+            )
+        ):
+            one = self._job_scalar(attr, rows, default)
+            if one is not None:
+                out[i] = _quantize(np.array([one]), q)[0]  # the same arithmetic as for a column
+            else:
+                out[i] = _quantize(self._job_number(attr, rows, default), q)
+        return out
 
     def _match_and_keys(self, rows: SlotRows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(job Requirements, slot Requirements, keys (n, 3): pre/rank/post) for rows."""
         ev, job, cfg = self.ev, self.job, self.cfg
         job_ok = self._job_requirements(rows)
-        slot_ok = ev.truth("MY.Requirements", rows, job)
+        if rows.overrides:
+            slot_ok = ev.truth("MY.Requirements", rows, job)
+        else:
+            slot_ok = slot_truth(self.pool, ev, "MY.Requirements", job, np.asarray(rows.rows, dtype=np.int64))
         pre = self._slot_number(cfg.pre_job_rank, rows, -FLT_MAX)
         rank = self._job_number("Rank", rows, 0.0)
         post = self._slot_number(cfg.post_job_rank, rows, -FLT_MAX)

@@ -126,6 +126,7 @@ class SlotPool:
         self.slot_expr_info: dict = {}  # see slotonly.py
         self.slot_value_cache: dict = {}
         self.clause_cache: dict = {}  # see slotonly.clause_truth
+        self.slot_truth_cache: dict = {}  # see slotonly.slot_truth
         self.match_lists: OrderedDict = OrderedDict()  # autocluster key -> MatchList kept across cycles
         self.clause_seen: set = set()
         self.names: list[str] = []

@@ -17,7 +17,7 @@ import numpy as np
 from condorfed.core.classads.values import Ad, Expr
 from condorfed.core.negotiation.evaluation import Evaluator, SlotRows
 from condorfed.core.negotiation.pool import SlotPool
-from condorfed.core.negotiation.refs import references
+from condorfed.core.negotiation.refs import _tokens, references
 
 _EMPTY = Ad()
 SMALL_BATCH = 24
@@ -90,13 +90,22 @@ def slot_values(pool: SlotPool, ev: Evaluator, expr: str, default: float, rows: 
         k = n - len(entry.versions)
         entry.versions = np.concatenate([entry.versions, np.full(k, -1, dtype=np.int64)])
         entry.values = np.concatenate([entry.values, np.zeros(k)])
-    stale = rows[entry.versions[rows] != pool.version[rows]]
+    whole = _covers_pool(rows, n)
+    if whole:
+        stale = np.flatnonzero(entry.versions != pool.version)
+    else:
+        stale = rows[entry.versions[rows] != pool.version[rows]]
     if len(stale):
-        if len(stale) > SMALL_BATCH:
+        if len(stale) > SMALL_BATCH and not whole:
             stale = np.flatnonzero(pool.alive & (entry.versions != pool.version))
         entry.values[stale] = ev.number(expr, SlotRows(pool, stale), _EMPTY, default)
         entry.versions[stale] = pool.version[stale]
-    return entry.values[rows]
+    return entry.values.copy() if whole else entry.values[rows]
+
+
+def _covers_pool(rows: np.ndarray, n: int) -> bool:
+    """Whether ``rows`` is every slot id in order (then cached arrays are used whole, without gathers)."""
+    return len(rows) == n and (n < 2 or bool((rows[1:] > rows[:-1]).all()))
 
 
 RESOURCE_NAMES = frozenset({"cpus", "memory", "disk", "gpus"})
@@ -215,10 +224,87 @@ def clause_truth(pool: SlotPool, ev: Evaluator, clause: str, job: Ad, rows: np.n
         k = n - len(entry.versions)
         entry.versions = np.concatenate([entry.versions, np.full(k, -1, dtype=np.int64)])
         entry.values = np.concatenate([entry.values, np.zeros(k, dtype=bool)])
-    stale = rows[entry.versions[rows] != pool.version[rows]]
+    whole = _covers_pool(rows, n)
+    if whole:
+        stale = np.flatnonzero(entry.versions != pool.version)
+    else:
+        stale = rows[entry.versions[rows] != pool.version[rows]]
     if len(stale):
-        if len(stale) > SMALL_BATCH:
+        if len(stale) > SMALL_BATCH and not whole:
             stale = np.flatnonzero(pool.alive & (entry.versions != pool.version))
         entry.values[stale] = ev.truth(clause, job, SlotRows(pool, stale))
         entry.versions[stale] = pool.version[stale]
-    return entry.values[rows]
+    return entry.values.copy() if whole else entry.values[rows]
+
+
+SLOT_TRUTH_ENTRIES = 256
+_WHOLE_AD = frozenset({"target", "my", "other"})  # bare scope names: the value is a whole ad
+_OPAQUE = frozenset({"other", "parent", "eval"})  # ids that may reach attributes we cannot list
+
+
+def _readable_job_names(pool: SlotPool, expr: str, job: Ad) -> tuple[str, ...] | None:
+    """:func:`job_side_names` for a slot-side expression (MY = slot), or None when the expression
+    could see more of the job than named attributes (a bare ``TARGET``, ``parent``, ``eval``)."""
+    memo = pool.slot_expr_info
+    key = (pool.structure_version, "opaque", expr)
+    opaque = memo.get(key)
+    if opaque is None:
+        texts = {expr}
+        todo = [expr]
+        while todo:
+            for _, name in references(todo.pop()):
+                for t in _slot_attr_texts(pool, name):
+                    if t not in texts:
+                        texts.add(t)
+                        todo.append(t)
+        opaque = memo[key] = any(
+            kind == "id" and tok.lower() in _OPAQUE for t in texts for kind, tok in _tokens(t)
+        )
+    if opaque:
+        return None
+    names = job_side_names(pool, expr, job, my_is_slot=True)
+    values = job.lower_items()
+    for n in names:  # job attribute expressions read by the slot side must be as plain
+        v = values.get(n)
+        if isinstance(v, Expr) and any(k == "id" and tok.lower() in _OPAQUE for k, tok in _tokens(str(v))):
+            return None
+    if _WHOLE_AD & set(names):
+        return None
+    return names
+
+
+def slot_truth(pool: SlotPool, ev: Evaluator, expr: str, job: Ad, rows: np.ndarray) -> np.ndarray:
+    """truth(expr) with MY = slot, TARGET = job for slot ``rows`` (the slots' START), shared by every
+    job whose attributes the expression can read have the same values (with their types), and kept
+    per slot version. Falls back to a plain evaluation when the readable attributes cannot be listed."""
+    names = _readable_job_names(pool, expr, job)
+    if names is None:
+        return ev.truth(expr, SlotRows(pool, rows), job)
+    values = job.lower_items()
+    sig = tuple((n, type(values.get(n)), values.get(n)) for n in names)
+    key = (getattr(ev, "name", "?"), expr, sig)
+    cache = pool.slot_truth_cache
+    n = len(pool)
+    entry = cache.get(key)
+    if entry is None:
+        entry = _Truths(pool.attr_epoch, np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=bool))
+        cache[key] = entry
+        while len(cache) > SLOT_TRUTH_ENTRIES:
+            cache.pop(next(iter(cache)))
+    if entry.epoch != pool.attr_epoch:
+        entry.epoch, entry.versions = pool.attr_epoch, np.full(n, -1, dtype=np.int64)
+    if len(entry.versions) < n:
+        k = n - len(entry.versions)
+        entry.versions = np.concatenate([entry.versions, np.full(k, -1, dtype=np.int64)])
+        entry.values = np.concatenate([entry.values, np.zeros(k, dtype=bool)])
+    whole = _covers_pool(rows, n)
+    if whole:
+        stale = np.flatnonzero(entry.versions != pool.version)
+    else:
+        stale = rows[entry.versions[rows] != pool.version[rows]]
+    if len(stale):
+        if len(stale) > SMALL_BATCH and not whole:
+            stale = np.flatnonzero(pool.alive & (entry.versions != pool.version))
+        entry.values[stale] = ev.truth(expr, SlotRows(pool, stale), job)
+        entry.versions[stale] = pool.version[stale]
+    return entry.values.copy() if whole else entry.values[rows]

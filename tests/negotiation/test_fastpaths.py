@@ -1,0 +1,139 @@
+"""The engine's shortcuts give exactly what the plain computation gives: autocluster runs found by
+comparing significant values against significant_key job by job, the reduced sort against a full
+lexsort, job-only request detection, and the shared START cache against a direct evaluation."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from condorfed.core.classads.values import UNDEFINED, Ad, Expr
+from condorfed.core.negotiation import NegotiatorConfig, SlotPool, default_evaluator
+from condorfed.core.negotiation.autocluster import significant_key
+from condorfed.core.negotiation.cycle import _runs
+from condorfed.core.negotiation.evaluation import SlotRows
+from condorfed.core.negotiation.matchlist import _best_first, _reads_job_only
+from condorfed.core.negotiation.slotonly import slot_truth
+
+from .conftest import slots
+
+SIDE = frozenset({"owner", "requestcpus", "x"})
+
+
+def _reference_runs(jobs, idx):
+    runs, prev = [], None
+    for i in idx:
+        key = significant_key(jobs[i], SIDE)
+        if runs and key == prev:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+        prev = key
+    return runs
+
+
+# Values that Python considers equal but ClassAd does not (1, 1.0, true), expressions, missing.
+VALUES = [1, 1.0, True, 2, "a", "A", Expr("a"), Expr("Y + 1"), UNDEFINED, None]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_runs_match_significant_key(seed):
+    rng = random.Random(seed)
+    jobs = []
+    for _ in range(60):
+        ad = Ad(Owner=rng.choice(["alice", "bob"]), RequestCpus=rng.choice([1, 1, 1, 1.0, True]))
+        for name in ("X", "Y"):
+            v = rng.choice(VALUES)
+            if v is not None:
+                ad[name] = v
+        ad["Requirements"] = Expr(rng.choice(["TARGET.Cpus >= RequestCpus", "Z > 1 && X =?= 1"]))
+        if rng.random() < 0.5:
+            ad["Z"] = rng.choice([1, 2, Expr("Y")])
+        jobs.append(ad)
+    idx = list(range(len(jobs)))
+    assert _runs(jobs, idx, SIDE, ()) == _reference_runs(jobs, idx)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_best_first_is_lexsort_with_slot_ties(seed):
+    rng = np.random.default_rng(seed)
+    n = 200
+    keys = np.column_stack(
+        [
+            rng.integers(0, 3, n).astype(float),
+            np.zeros(n),
+            rng.choice([0.0, -0.0, 1.5, np.nan], n),
+            np.full(n, -2.0),
+            rng.integers(0, 2, n).astype(float),
+        ]
+    )
+    slots_ = np.arange(n)
+    expected = np.lexsort((slots_, *keys.T[::-1]))
+    assert _best_first(keys).tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize(
+    ("attrs", "attr", "job_only"),
+    [
+        pytest.param({"RequestDisk": Expr("DiskUsage"), "DiskUsage": 5}, "RequestDisk", True, id="job-attr"),
+        pytest.param({"RequestDisk": Expr("DiskUsage")}, "RequestDisk", False, id="falls-to-slot"),
+        pytest.param({"RequestDisk": Expr("MY.DiskUsage * 2")}, "RequestDisk", True, id="my-missing"),
+        pytest.param({"RequestMemory": Expr("TARGET.Memory / 2")}, "RequestMemory", False, id="target"),
+        pytest.param(
+            {"RequestMemory": Expr("ifThenElse(M =!= undefined, M, 1024)"), "M": Expr("TARGET.Memory")},
+            "RequestMemory",
+            False,
+            id="nested-target",
+        ),
+        pytest.param({"RequestMemory": Expr('eval("Memory")')}, "RequestMemory", False, id="eval"),
+        pytest.param({"Rank": Expr("size(unparse(TARGET))")}, "Rank", False, id="bare-target"),
+        pytest.param({"RequestCpus": 2}, "RequestCpus", True, id="literal"),
+    ],
+)
+def test_reads_job_only(attrs, attr, job_only):
+    assert _reads_job_only(Ad(attrs), attr) is job_only
+
+
+START = [
+    Expr('(TARGET.Owner =!= "banned") && (KeyboardIdle > 0 || State =!= "Owner")'),
+    Expr("isUndefined(TARGET.MaxRuntime) || TARGET.MaxRuntime <= 86400"),
+    Expr("(TARGET.RequestGPUs > 0) || (Cpus >= 6 && TARGET.RequestCpus <= 2)"),
+    Expr("TARGET.Weird =?= 1 || Rate > 3"),
+]
+
+
+def test_slot_truth_equals_direct_evaluation():
+    rng = random.Random(7)
+    ads = slots(40, Cpus=8, KeyboardIdle=0)
+    for i, ad in enumerate(ads):
+        ad["START"] = START[i % len(START)]
+        ad["State"] = rng.choice(["Owner", "Unclaimed"])
+        ad["PartitionableSlot"] = True
+        if i % 3:
+            ad["Rate"] = Expr("TARGET.RequestCpus * 2")
+    pool = SlotPool(ads)
+    ev = default_evaluator()
+    cfg = NegotiatorConfig.from_params({})
+    assert cfg is not None
+    rows = np.arange(len(pool))
+    for step in range(60):
+        job = Ad(
+            Owner=rng.choice(["banned", "alice"]),
+            RequestCpus=rng.choice([1, 2, 4, 1.0]),
+            RequestGPUs=rng.choice([0, 1]),
+        )
+        if rng.random() < 0.5:
+            job["MaxRuntime"] = rng.choice([3600, 100000])
+        if rng.random() < 0.3:
+            job["Weird"] = rng.choice([1, 1.0, True, Expr("RequestCpus")])
+        if rng.random() < 0.2:
+            job["Cpus"] = 1  # an unscoped slot name the job also has
+        sub = rows if step % 2 else np.array(sorted(rng.sample(range(len(pool)), 15)))
+        got = slot_truth(pool, ev, "MY.Requirements", job, sub)
+        want = ev.truth("MY.Requirements", SlotRows(pool, sub), job)
+        assert got.tolist() == want.tolist(), step
+        s = rng.randrange(len(pool))  # claims change slots between asks
+        if pool.column("cpus")[s] >= 1:
+            pool.claim(s, 1, 0, 0, 0, "x", None)
