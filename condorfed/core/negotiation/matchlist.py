@@ -38,7 +38,7 @@ HEAD_FACTOR, HEAD_MARGIN = 2, 256  # candidates kept per list: factor x jobs lef
 SMALL_BATCH = 24  # up to this many changed slots are evaluated alone (pair by pair); more: the whole table
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
     slot: int
     weight: float

@@ -95,7 +95,7 @@ class MatchCache:
 MATCH_CACHE_ENTRIES = 256
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Claim:
     """Resources one match took from a slot."""
 

@@ -28,7 +28,7 @@ class JobGroup:
     running: float = 0.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GroupMatch:
     """``count`` jobs of ``group`` matched to slot ``slot`` (a pool slot id) at once."""
 
@@ -44,7 +44,7 @@ class GroupMatch:
     preemption: str | None = None  # "rank" | "priority" | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Match:
     """One job matched to one slot (for partitionable slots, the p-slot's name)."""
 
@@ -72,7 +72,7 @@ class Match:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unmatched:
     job: str
     reason: str
