@@ -305,8 +305,8 @@ class MatchList:
         self._slots = slots[order]
         self._keys = negkeys[order]
         self._versions = pool.version[self._slots].copy()
-        self._state_arr = state[sel][order]
-        self._req_arr = req[:, sel][:, order]
+        self._state_arr = state[sel[order]]
+        self._req_arr = req[:, sel[order]]
         self._row_of = dict(zip(self._slots.tolist(), range(len(self._slots)), strict=True))
         self._tick = (pool.resource_version, pool.structure_version)
         self._seen = pool.version.copy()  # the version of every slot this list has judged
