@@ -57,22 +57,26 @@ class _Ctx:
     """Where a (sub)expression is evaluated: MY and TARGET scopes over ``m`` rows, which are
     rows ``gidx`` of the top-level call (None: all of them)."""
 
-    __slots__ = ("fallback", "gidx", "m", "my", "stack", "target")
+    __slots__ = ("fallback", "gidx", "m", "memo", "my", "stack", "target")
 
-    def __init__(self, my: Scope, target: Scope, m: int, gidx, fallback: list, stack: frozenset):
+    def __init__(self, my: Scope, target: Scope, m: int, gidx, fallback: list, stack: frozenset,
+                 memo: dict | None = None):  # fmt: skip
         self.my, self.target, self.m, self.gidx = my, target, m, gidx
         self.fallback, self.stack = fallback, stack
+        # Attribute values already resolved in this call: without it, expressions that refer to
+        # each other (A = B + B; B = C + C; ...) cost exponential time in their depth.
+        self.memo: dict = {} if memo is None else memo
 
     def subset(self, local: np.ndarray, *, stable: bool = False) -> _Ctx:
         gidx = local if self.gidx is None else self.gidx[local]
         return _Ctx(self.my.subset(local, stable=stable), self.target.subset(local, stable=stable),
-                    len(local), gidx, self.fallback, self.stack)  # fmt: skip
+                    len(local), gidx, self.fallback, self.stack, self.memo)  # fmt: skip
 
     def swapped(self, guard: tuple) -> _Ctx:
-        return _Ctx(self.target, self.my, self.m, self.gidx, self.fallback, self.stack | {guard})
+        return _Ctx(self.target, self.my, self.m, self.gidx, self.fallback, self.stack | {guard}, self.memo)
 
     def entered(self, guard: tuple) -> _Ctx:
-        return _Ctx(self.my, self.target, self.m, self.gidx, self.fallback, self.stack | {guard})
+        return _Ctx(self.my, self.target, self.m, self.gidx, self.fallback, self.stack | {guard}, self.memo)
 
     def needs_fallback(self) -> Column:
         """Mark all rows of this context for classad2; the placeholder value is never used."""
@@ -134,6 +138,17 @@ def _resolve(ctx: _Ctx, from_target: bool, key: str) -> Column:
             raw = Column(np.where(missing, T_UNDEF, raw.tag).astype(np.int8), raw.i, raw.f, raw.s,
                          raw.codes, raw.pool)  # fmt: skip
         return raw
+    memo_key = (from_target, key, ctx.my.key, ctx.target.key)
+    hit = ctx.memo.get(memo_key)
+    if hit is not None:
+        return hit[2]
+    col = _resolve_expressions(ctx, from_target, key, scope, raw, exprs, missing)
+    ctx.memo[memo_key] = (ctx.my, ctx.target, col)  # the scopes keep their row arrays (ids) alive
+    return col
+
+
+def _resolve_expressions(ctx: _Ctx, from_target: bool, key: str, scope: Scope, raw: Column,
+                         exprs: np.ndarray, missing: np.ndarray) -> Column:  # fmt: skip
     guard = (scope.sid, key)
     codes, pool = raw.interned()
     if len(raw.tag) == 1:  # one ad: one expression for every row

@@ -66,6 +66,11 @@ class Scope:
             self._cache[key] = col
         return col
 
+    @property
+    def key(self) -> tuple:
+        """Identifies the ads and rows this scope reads (for memoizing within one evaluation)."""
+        return (self.sid, None if self.rows is None else id(self.rows))
+
     def subset(self, local: np.ndarray, *, stable: bool = False) -> Scope:
         """The scope restricted to positions ``local`` of its current rows. ``stable``: ``local``
         is an array the caller keeps and passes again (its columns are then cached by the table)."""
