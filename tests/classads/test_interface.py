@@ -117,3 +117,18 @@ def test_evaluate_many_pairs_two_sequences_and_falls_back_for_lists() -> None:
         expected = [classad2.ExprTree(expr).eval(m, t) for m, t in zip(my, target, strict=True)]
         got = evaluate_many(expr, my, target)
         assert got == expected and [type(g) for g in got] == [type(e) for e in expected], expr
+
+
+def test_attributes_referring_to_each_other_deeply() -> None:
+    """A = B + B + C + C; B = C + C + D + D; ... evaluates each attribute once per call (this
+    chain took exponential time before attribute values were memoized within a call)."""
+    names = [f"A{k}" for k in range(16)]
+    ad = Ad(
+        {
+            n: Expr(f"{names[k + 1]} + {names[k + 1]} + {names[min(k + 2, 15)]}")
+            for k, n in enumerate(names[:-1])
+        }
+    )
+    ad[names[-1]] = 1
+    expected = classad2.ExprTree("A0").eval(to_classad(ad))
+    assert compile_expr("A0").evaluate(ad, AdTable.from_ads([Ad(), Ad()])).to_list() == [expected, expected]
