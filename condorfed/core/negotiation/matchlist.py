@@ -271,9 +271,13 @@ class MatchList:
         # Evaluate over every live slot (one cached column table), then keep the candidates.
         alive_idx = np.flatnonzero(pool.alive)
         job_ok, slot_ok, keys, req = self._evaluate_alive(alive_idx)
-        keep = live[alive_idx]
-        rows_idx = alive_idx[keep]
-        job_ok, slot_ok, keys, req = job_ok[keep], slot_ok[keep], keys[keep], req[:, keep]
+        kidx = np.flatnonzero(live[alive_idx])
+        if len(kidx) == len(alive_idx):  # every live slot stays: no gathers
+            rows_idx = alive_idx
+        else:  # integer takes: much cheaper than boolean masks on the 2-d arrays
+            rows_idx = alive_idx[kidx]
+            job_ok, slot_ok = job_ok[kidx], slot_ok[kidx]
+            keys, req = np.take(keys, kidx, axis=0), np.take(req, kidx, axis=1)
         part = part_all[rows_idx]
         have = np.vstack([pool.column(r)[rows_idx] for r in RESOURCES])
         fits = np.all(req <= have + 1e-9, axis=0) | ~part
@@ -289,7 +293,7 @@ class MatchList:
         if exclude:
             ok &= ~np.isin(rows_idx, np.fromiter(exclude, dtype=np.int64))
         sel = np.flatnonzero(ok)
-        negkeys = np.column_stack([-keys[sel], -state[sel].astype(np.float64), -prank[sel]])
+        negkeys = np.column_stack([-np.take(keys, sel, axis=0), -state[sel].astype(np.float64), -prank[sel]])
         slots = rows_idx[sel]
         order = _best_first(negkeys)  # ties by slot order: ``slots`` ascends
         # Keep only the head of the list: a few times what the autocluster can still take. Should it
