@@ -137,3 +137,36 @@ def test_slot_truth_equals_direct_evaluation():
         s = rng.randrange(len(pool))  # claims change slots between asks
         if pool.column("cpus")[s] >= 1:
             pool.claim(s, 1, 0, 0, 0, "x", None)
+
+
+CLAUSES = [
+    'TARGET.Arch == "X86_64"',  # reads no resource: kept across claims
+    'stringListMember(TARGET.Site, "a,b")',
+    "TARGET.Memory >= RequestMemory",  # reads a resource: re-evaluated after claims
+    "Cpus >= RequestCpus",  # unscoped: the slot's Cpus through Old-ClassAd lookup
+    "TARGET.Big =?= true",  # Big is an expression over the slot's resources
+]
+
+
+def test_clause_truth_equals_direct_evaluation_across_claims():
+    from condorfed.core.negotiation.slotonly import clause_truth
+
+    rng = random.Random(11)
+    ads = slots(30, Cpus=8, Memory=16384, PartitionableSlot=True, Big=Expr("Memory > 8000"))
+    for i, ad in enumerate(ads):
+        ad["Site"] = "ab"[i % 2] if i % 5 else "c"
+        ad["Arch"] = "X86_64" if i % 4 else "aarch64"
+    pool = SlotPool(ads)
+    ev = default_evaluator()
+    rows = np.arange(len(pool))
+    for step in range(80):
+        job = Ad(RequestCpus=rng.choice([1, 2]), RequestMemory=rng.choice([1000, 4000]))
+        clause = rng.choice(CLAUSES)
+        sub = rows if step % 3 else np.array(sorted(rng.sample(range(len(pool)), 10)))
+        got = clause_truth(pool, ev, clause, job, sub)
+        want = ev.truth(clause, job, SlotRows(pool, sub))
+        if got is not None:
+            assert got.tolist() == want.tolist(), (step, clause)
+        s = rng.randrange(len(pool))
+        if pool.column("cpus")[s] >= 2 and pool.column("memory")[s] >= 4000:
+            pool.claim(s, 2, 4000, 0, 0, "x", None)

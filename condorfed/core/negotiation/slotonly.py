@@ -192,6 +192,8 @@ class _Truths:
     epoch: int
     versions: np.ndarray
     values: np.ndarray
+    static_at: int = -1  # structure_version ``static`` was worked out for
+    static: bool = False  # reads no slot resource: claims and releases cannot change it
 
 
 CLAUSE_CACHE_ENTRIES = 512
@@ -224,14 +226,23 @@ def clause_truth(pool: SlotPool, ev: Evaluator, clause: str, job: Ad, rows: np.n
         k = n - len(entry.versions)
         entry.versions = np.concatenate([entry.versions, np.full(k, -1, dtype=np.int64)])
         entry.values = np.concatenate([entry.values, np.zeros(k, dtype=bool)])
+    if entry.static_at != pool.structure_version:
+        # A slot's version moves only when its resources (or, for a static slot, its claim) change;
+        # its other attributes change only with attr_epoch. A clause that cannot read a resource, in
+        # either ad, keeps its value for a slot until then: only never-evaluated rows are stale.
+        entry.static = not reads_slot_resources(pool, clause, job, my_is_slot=False)
+        entry.static_at = pool.structure_version
+    static = entry.static
     whole = _covers_pool(rows, n)
     if whole:
-        stale = np.flatnonzero(entry.versions != pool.version)
+        stale = np.flatnonzero(entry.versions < 0 if static else entry.versions != pool.version)
     else:
-        stale = rows[entry.versions[rows] != pool.version[rows]]
+        v = entry.versions[rows]
+        stale = rows[v < 0 if static else v != pool.version[rows]]
     if len(stale):
         if len(stale) > SMALL_BATCH and not whole:
-            stale = np.flatnonzero(pool.alive & (entry.versions != pool.version))
+            old = entry.versions < 0 if static else entry.versions != pool.version
+            stale = np.flatnonzero(pool.alive & old)
         entry.values[stale] = ev.truth(clause, job, SlotRows(pool, stale))
         entry.versions[stale] = pool.version[stale]
     return entry.values.copy() if whole else entry.values[rows]
