@@ -23,6 +23,7 @@ whitelists with stringListMember, bare Old-ClassAd references). It times
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -285,6 +286,9 @@ def run(args: argparse.Namespace) -> dict:
     machines, jobs, templates, config = make_pool(args.jobs, args.cores, args.autoclusters, args.submitters,
                                                   args.seed)  # fmt: skip
     gen_s = time.perf_counter() - t0
+    # A negotiator holds its queue for the whole cycle: freeze the generated ads out of the cyclic GC,
+    # which would otherwise walk 400k ads twice inside the timed cycle.
+    gc.freeze()
     out: dict = {"jobs": len(jobs), "machines": len(machines), "cores": sum(m["Cpus"] for m in machines),
                  "generate_s": round(gen_s, 2)}  # fmt: skip
     if args.profile:
