@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
+from condorfed.cli.options import key_value_pairs
 from condorfed.cli.output import emit_json, emit_table
-from condorfed.errors import ConfigError
 
 
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -21,16 +21,6 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     for option in options:
         func = option(func)
     return func
-
-
-def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
-    out = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"{option}: {item!r} is not KEY=VALUE")
-        out[key] = value
-    return out
 
 
 def _connector(kubeconfig: str | None, timeout: float) -> Any:
@@ -93,7 +83,9 @@ def join(labels, node_selector, kubeconfig, timeout, as_json, **options) -> None
     from condorfed.workflows import federation
 
     req = federation.JoinRequest(
-        labels=_pairs(labels, "--label"), node_selector=_pairs(node_selector, "--node-selector"), **options
+        labels=key_value_pairs(labels, "--label"),
+        node_selector=key_value_pairs(node_selector, "--node-selector"),
+        **options,
     )
     result = federation.join(req, connector=_connector(kubeconfig, timeout))
     title = f"join {req.cluster} as {result.identity} (token {result.token}, startds {result.startds})"

@@ -13,18 +13,9 @@ from typing import Any
 
 import click
 
+from condorfed.cli.options import key_value_pairs
 from condorfed.cli.output import emit_json, emit_table
 from condorfed.errors import ConfigError, TokenError
-
-
-def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
-    out = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"{option}: {item!r} is not KEY=VALUE")
-        out[key] = value
-    return out
 
 
 def _read_key(path: str | None) -> bytes | None:
@@ -139,8 +130,8 @@ def render_join_cmd(
 
     opts = JoinOptions(
         cluster=cluster,
-        labels=_pairs(labels, "--label"),
-        node_selector=_pairs(node_selector, "--node-selector"),
+        labels=key_value_pairs(labels, "--label"),
+        node_selector=key_value_pairs(node_selector, "--node-selector"),
         **options,
     )
     secrets = None
