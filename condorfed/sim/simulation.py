@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from condorfed.core.classads.values import Ad, Expr
+from condorfed.core.classads.values import Ad
+from condorfed.core.federation.slots import worker_slot
 from condorfed.errors import SimulationError
 from condorfed.sim.actions import Controller, DemandView, Drain, NodeView, Provision, Remove, SimView
 from condorfed.sim.events import EventQueue
@@ -110,35 +111,9 @@ class SimInputs:
 
 def slot_ad(c: ClusterSpec, name: str, cpus: int, memory: int, disk_kib: int, gpus: int) -> Ad:
     """The partitionable slot a worker of cluster ``c`` advertises (with the federation's attributes)."""
-    ad = Ad(
-        MyType="Machine",
-        Name=name,
-        Machine=name.split("@", 1)[-1],
-        SlotType="Partitionable",
-        PartitionableSlot=True,
-        Cpus=cpus,
-        Memory=memory,
-        Disk=disk_kib,
-        GPUs=gpus,
-        TotalSlotCpus=cpus,
-        TotalSlotMemory=memory,
-        TotalSlotDisk=disk_kib,
-        TotalSlotGPUs=gpus,
-        TotalCpus=cpus,
-        TotalMemory=memory,
-        Arch="X86_64",
-        OpSys="LINUX",
-        State="Unclaimed",
-        Activity="Idle",
-        FedCluster=c.name,
-        IsCloud=c.cloud,
-        Start=True,
-        Requirements=Expr("START"),
-        Rank=0.0,
+    return worker_slot(
+        c.name, c.cloud, cpus=cpus, memory=memory, disk_kib=disk_kib, gpus=gpus, name=name, labels=c.labels
     )
-    for k, v in c.labels.items():
-        ad[str(k)] = v
-    return ad
 
 
 def template_ads(clusters: Sequence[ClusterSpec]) -> list[Ad]:

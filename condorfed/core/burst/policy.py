@@ -14,8 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from condorfed.core.classads.values import Ad, Expr
+from condorfed.core.classads.values import Ad
 from condorfed.core.federation.policy import compile_policy
+from condorfed.core.federation.slots import worker_slot
 from condorfed.core.negotiation import NegotiatorConfig
 
 
@@ -53,35 +54,16 @@ class ClusterShape:
         With ``nodes`` > 1 its resources are those of ``nodes`` workers together (the capacity a
         cluster could still add, for the engine's cycle; node fit is checked separately).
         """
-        ad = Ad(
-            {
-                "Name": f"slot1@virtual.{self.name}",
-                "Machine": f"virtual.{self.name}",
-                "VirtualNodes": nodes,
-                "MyType": "Machine",
-                "SlotType": "Partitionable",
-                "PartitionableSlot": True,
-                "State": "Unclaimed",
-                "Activity": "Idle",
-                "Arch": "X86_64",
-                "OpSys": "LINUX",
-                "HasFileTransfer": True,
-                "Cpus": self.cpus * nodes,
-                "TotalSlotCpus": self.cpus * nodes,
-                "Memory": self.memory * nodes,
-                "TotalSlotMemory": self.memory * nodes,
-                "Disk": self.disk * 1024 * nodes,  # KiB, HTCondor's Disk unit
-                "GPUs": self.gpus * nodes,
-                "TotalSlotGPUs": self.gpus * nodes,
-                "Requirements": Expr("START"),
-                "START": True,
-                "Rank": 0,
-            }
+        ad = worker_slot(
+            self.name,
+            self.cloud,
+            cpus=self.cpus * nodes,
+            memory=self.memory * nodes,
+            disk_kib=self.disk * 1024 * nodes,
+            gpus=self.gpus * nodes,
+            labels=self.labels,
         )
-        for key, value in self.labels.items():
-            ad[key] = value
-        ad["FedCluster"] = self.name
-        ad["IsCloud"] = self.cloud
+        ad["VirtualNodes"] = nodes
         return ad
 
 
