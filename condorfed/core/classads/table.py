@@ -74,7 +74,7 @@ class AdTable:
     (``set_column``), which is how partitionable slots advertise leftover resources.
     """
 
-    __slots__ = ("_ads", "_classads", "_cols", "_overrides", "_subsets")
+    __slots__ = ("_ads", "_classads", "_cols", "_overrides", "_source", "_subsets")
 
     def __init__(self, ads: Sequence[Ad]) -> None:
         self._ads = list(ads)
@@ -82,6 +82,9 @@ class AdTable:
         self._overrides: dict[str, np.ndarray] = {}
         self._classads: list | None = None
         self._subsets: dict[int, tuple[np.ndarray, dict]] = {}
+        # For a table made by ``take``: (parent, rows, parent's encoded columns at take time).
+        # Columns are sliced from the parent on first use, so a subset pays only for what is read.
+        self._source: tuple[AdTable, np.ndarray, dict[str, Column]] | None = None
 
     @classmethod
     def from_ads(cls, ads: Sequence[Ad]) -> AdTable:
@@ -105,9 +108,22 @@ class AdTable:
         key = name.lower()
         col = self._cols.get(key)
         if col is None:
-            col = encode([ad.lower_items().get(key) for ad in self._ads])
+            col = self._from_source(key)
+            if col is None:
+                col = encode([ad.lower_items().get(key) for ad in self._ads])
             self._cols[key] = col
         return col
+
+    def _from_source(self, key: str) -> Column | None:
+        """The parent's column sliced to this subset's rows, if the parent's is still valid for it:
+        encoded when the subset was taken, or never replaced since (so it is the ads' values)."""
+        if self._source is None:
+            return None
+        parent, rows, snapshot = self._source
+        col = snapshot.get(key)
+        if col is None and key not in parent._overrides:
+            col = parent.attr(key)
+        return None if col is None else col.take(rows)
 
     def has_expressions(self, name: str) -> bool:
         return bool(np.any(self.attr(name).tag == T_EXPR))
@@ -164,10 +180,10 @@ class AdTable:
 
     def take(self, rows: Sequence[int] | np.ndarray) -> AdTable:
         """A new table of the selected rows (with replaced columns carried over)."""
-        rows = np.asarray(rows, dtype=np.int64)
+        rows = np.array(rows, dtype=np.int64)  # a copy: the subset slices lazily
         new = AdTable([self._ads[r] for r in rows.tolist()])
-        # Already-encoded columns are sliced, not re-encoded from the ads.
-        new._cols = {key: col.take(rows) for key, col in self._cols.items()}
+        # Columns are sliced from this table's on first use, not re-encoded from the ads.
+        new._source = (self, rows, dict(self._cols))
         new._overrides = {key: arr[rows] for key, arr in self._overrides.items()}
         return new
 

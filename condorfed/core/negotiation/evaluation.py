@@ -305,16 +305,8 @@ class VectorEvaluator:
 
 
 def _take(table: Any, idx: np.ndarray) -> Any:
-    """``table.take(idx)``, reusing the parent's already-encoded columns (sliced) instead of letting
-    the subset re-encode them from the ads. Local workaround; falls back to plain ``take``."""
-    sub = table.take(idx)
-    parent_cols = getattr(table, "_cols", None)
-    sub_cols = getattr(sub, "_cols", None)
-    if isinstance(parent_cols, dict) and isinstance(sub_cols, dict):
-        for key, col in parent_cols.items():
-            if key not in sub_cols and hasattr(col, "take") and len(col) == len(table):
-                sub_cols[key] = col.take(idx)
-    return sub
+    """``table.take(idx)``: the subset slices the parent's encoded columns as it reads them."""
+    return table.take(idx)
 
 
 def _typed(values: np.ndarray) -> np.ndarray:
