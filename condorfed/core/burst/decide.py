@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 from condorfed.core.burst.actions import Action, BackOff, Cancel, Drain, Remove, ScaleUp
 from condorfed.core.burst.campaign import Campaign
 from condorfed.core.burst.demand import Demand, unmet_demand
+from condorfed.core.burst.members import MemberObservation, ready_unregistered
 from condorfed.core.burst.policy import BurstPolicy, ClusterShape
 from condorfed.core.burst.state import ClusterMemory, ControllerMemory, ObservedState, Worker, WorkerMemory
 
@@ -99,8 +100,11 @@ def step(state: ObservedState, policy: BurstPolicy, campaign: Campaign | None, n
     by_cluster: dict[str, list[Worker]] = {n: [] for n in clusters}
     for w in state.workers:
         by_cluster.setdefault(w.cluster, []).append(w)
+    members = {m.cluster: m for m in state.members}
     for name in clusters:
-        mem, acts = _reconcile(memory.cluster(name), by_cluster[name], policy.clusters[name], campaign, now)
+        mem, acts = _reconcile(
+            memory.cluster(name), by_cluster[name], policy.clusters[name], campaign, now, members.get(name)
+        )
         memory = memory.with_cluster(name, mem)
         actions.extend(acts)
 
@@ -147,7 +151,12 @@ def _target(mem: ClusterMemory) -> int:
 
 
 def _reconcile(
-    mem: ClusterMemory, seen: list[Worker], shape: ClusterShape, campaign: Campaign, now: float
+    mem: ClusterMemory,
+    seen: list[Worker],
+    shape: ClusterShape,
+    campaign: Campaign,
+    now: float,
+    member: MemberObservation | None = None,
 ) -> tuple[ClusterMemory, list[Action]]:
     cfg = campaign.backoff
     actions: list[Action] = []
@@ -172,8 +181,31 @@ def _reconcile(
     stale = [t for t in pending if now - t > expiry]
     if stale:
         pending = [t for t in pending if now - t <= expiry]
-        failures += len(stale)
         reasons.append(f"{len(stale)} requested node(s) never registered within {expiry:.0f}s")
+    # Kubernetes shows the node came up: a Node created after a pending request, Ready for longer
+    # than registerGraceSeconds, with no startd in the collector answers that request as a failure
+    # now (a broken image or token), not after the full expiry. Matching by creation time counts
+    # each such Node once: later requests are newer than it.
+    counted = set(mem.unregistered)
+    if member is not None and member.reachable:
+        counted &= {n.name for n in member.nodes}  # forget Nodes that are gone
+    late = ready_unregistered(member, seen_by_name.keys() | workers.keys(), cfg.register_grace_seconds, now)
+    early: list[str] = []
+    for node in late:
+        if node.name in counted:
+            continue
+        match = next((t for t in pending if node.created_at is not None and t <= node.created_at), None)
+        if match is not None:
+            pending.remove(match)
+            stale.append(match)
+            early.append(node.name)
+            counted.add(node.name)
+    if early:
+        reasons.append(
+            f"node(s) {', '.join(early)} Ready for over {cfg.register_grace_seconds:.0f}s "
+            "but their startd never registered"
+        )
+    failures += len(stale)
 
     for name, w in seen_by_name.items():  # idle clocks
         wm = workers[name]
@@ -191,11 +223,18 @@ def _reconcile(
     elif count and any(now - w.first_seen >= cfg.young_seconds for w in workers.values()):
         count = 0  # a worker lived: the image and token work again
     new = replace(
-        mem, pending=tuple(pending), workers=workers, removed=removed, failures=count, backoff_until=until
+        mem,
+        pending=tuple(pending),
+        workers=workers,
+        removed=removed,
+        failures=count,
+        backoff_until=until,
+        unregistered=frozenset(counted),
     )
     new = replace(new, target_nodes=_target(new))
     if stale:
-        actions.append(Cancel(shape.name, len(stale), new.target_nodes, reasons[-1]))
+        why = "; ".join(r for r in reasons if "never registered" in r)
+        actions.append(Cancel(shape.name, len(stale), new.target_nodes, why))
     if failures:
         actions.append(BackOff(shape.name, until, count, "; ".join(reasons)))
     return new, actions

@@ -20,6 +20,7 @@ from typing import Any
 
 import classad2
 
+from condorfed.core.burst.members import MemberObservation
 from condorfed.core.classads.values import Ad, Expr
 from condorfed.core.fairshare import UsageState
 
@@ -136,6 +137,8 @@ class ObservedState:
     # The accountant's state (the negotiator's priorities and usage), when known: it orders
     # submitters for the free slots and counts against group quotas in the demand cycle.
     usage: UsageState | None = None
+    # The member clusters' Kubernetes side (startd DaemonSet, Nodes), when observed; empty offline.
+    members: tuple[MemberObservation, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,8 @@ class ClusterMemory:
     removed: frozenset[str] = frozenset()
     failures: int = 0
     backoff_until: float = -math.inf
+    # Kubernetes Nodes already counted as "Ready but never registered" (each fails one request, once).
+    unregistered: frozenset[str] = frozenset()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -182,6 +187,7 @@ class ClusterMemory:
             "removed": sorted(self.removed),
             "failures": self.failures,
             "backoffUntil": self.backoff_until if math.isfinite(self.backoff_until) else None,
+            **({"unregistered": sorted(self.unregistered)} if self.unregistered else {}),
         }
 
     @classmethod
@@ -202,6 +208,7 @@ class ClusterMemory:
             removed=frozenset(data.get("removed", ())),
             failures=int(data.get("failures", 0)),
             backoff_until=-math.inf if until is None else float(until),
+            unregistered=frozenset(data.get("unregistered", ())),
         )
 
 
