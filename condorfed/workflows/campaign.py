@@ -32,6 +32,7 @@ from condorfed.core.burst import (
     group_jobs,
     step,
 )
+from condorfed.core.burst.members import MemberObservation
 from condorfed.core.burst.observe import NODE_ATTR, workers_from_slots
 from condorfed.core.burst.ports import JobReader, StateStore
 from condorfed.core.classads import Ad
@@ -95,6 +96,9 @@ class BurstController:
     actuators: ActuatorSet | None = None  # None: dry run, decisions are only reported
     node_attr: str = NODE_ATTR
     usage: Any = None  # condorfed.adapters.htcondor_schedd.NegotiatorUsageReader (None: no accountant)
+    # The member clusters' Kubernetes side (startd DaemonSet, Nodes): a callable returning
+    # MemberObservations (condorfed.adapters.kube_observe), None when not observed (offline runs).
+    members: Callable[[], tuple[MemberObservation, ...]] | None = None
     recent: deque = field(default_factory=lambda: deque(maxlen=RECENT))
     last: Decision | None = None
     last_state: ObservedState | None = None
@@ -126,6 +130,7 @@ class BurstController:
             workers=workers_from_slots(slots, self.clusters, self.node_attr),
             running_jobs=self.jobs.running_jobs(),
             memory=memory,
+            members=() if self.members is None else self.members(),
         )
 
     def tick(self, now: float) -> Decision:
@@ -264,8 +269,21 @@ def build_controller(w: Wiring, *, connect: Callable[[str | None], Any] | None =
         clusters = {c.name: c for c in fed.clusters}
         acts = {n: _LazyActuator(clusters[n], connect) for n in campaign_clusters(policy, campaign)}
         actuators = ActuatorSet(acts, StartdDrainer(w.pool))
+    members = None
+    # Live runs observe the member clusters that have a kube context; ad-file runs stay offline.
+    burst_to = set(campaign_clusters(policy, campaign))
+    contexts = [(c.name, c.context) for c in fed.clusters if c.context and c.name in burst_to]
+    live = not (w.jobs_files or w.machines_files)
+    if live and contexts:
+        from condorfed.adapters.kube_observe import observe_members
+
+        observe_with = connect or _connector(w.kubeconfig)
+
+        def members() -> tuple[MemberObservation, ...]:
+            return observe_members(contexts, observe_with, w.namespace)
+
     return BurstController(
-        policy, campaign, jobs, startds, store, actuators, node_attr=w.node_attr, usage=usage
+        policy, campaign, jobs, startds, store, actuators, node_attr=w.node_attr, usage=usage, members=members
     )
 
 

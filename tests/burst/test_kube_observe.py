@@ -108,3 +108,28 @@ def test_node_state_parses_the_ready_condition():
     node["metadata"]["creationTimestamp"] = "2026-11-22T05:00:00Z"
     assert node_state(node) == NodeState("n", False, False, 1795323600.0)
     assert MemberObservation("x").reachable  # defaults: reachable, nothing known
+
+
+def test_live_wiring_observes_members_and_offline_wiring_does_not(emulator, tmp_path):
+    from test_workflow_emulator import _files
+
+    from condorfed.workflows.campaign import Wiring, build_controller
+
+    emu, _, kubeconfig = emulator
+    emu.put(_node("worker-1"))
+    files = _files(tmp_path, 4)  # cluster "cloud" has context "burst"
+    common = {"federation": str(files / "federation.yaml"), "campaign": str(files / "campaign.yaml")}
+    live = build_controller(Wiring(**common, kubeconfig=kubeconfig, pool="127.0.0.1:1", dry_run=True))
+    assert live.members is not None
+    (cloud,) = live.members()
+    assert cloud.cluster == "cloud" and cloud.reachable and cloud.daemonset_desired is None
+    assert "worker-1" in [n.name for n in cloud.nodes if n.ready]
+    offline = build_controller(
+        Wiring(
+            **common,
+            dry_run=True,
+            jobs_files=(str(files / "jobs.json"),),
+            machines_files=(str(files / "machines.json"),),
+        )
+    )
+    assert offline.members is None
