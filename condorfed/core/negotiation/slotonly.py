@@ -10,6 +10,7 @@ so one evaluation (per slot version) serves every such autocluster.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -126,10 +127,10 @@ def _slot_attr_texts(pool: SlotPool, name: str) -> tuple[str, ...]:
     return hit
 
 
-def reads_slot_resources(pool: SlotPool, expr: str, job: Ad, *, my_is_slot: bool) -> bool:
-    """Whether ``expr`` can read the slot's Cpus/Memory/Disk/GPUs, directly or through attributes of
-    either ad (Old-ClassAd lookup: an unscoped name may resolve in either). If not, its value is the same
-    for every state of a p-slot, however many jobs it has taken."""
+def _reachable_refs(pool: SlotPool, expr: str, job: Ad, my_is_slot: bool) -> Iterator[tuple[str, bool]]:
+    """Every (attribute name, on the slot side?) that ``expr`` can read, directly or through attribute
+    values of either ad that are expressions (an unscoped name may resolve on either side: Old-ClassAd
+    lookup). Lazy, so a caller looking for one name stops as soon as it is found."""
     job_values = job.lower_items()
     stack = [(expr, my_is_slot)]
     seen: set[tuple[str, bool]] = set()
@@ -146,45 +147,28 @@ def reads_slot_resources(pool: SlotPool, expr: str, job: Ad, *, my_is_slot: bool
             else:
                 sides = (slot_side, not slot_side)
             for on_slot in sides:
+                yield name, on_slot
                 if on_slot:
-                    if name in RESOURCE_NAMES:
-                        return True
                     stack.extend((t, True) for t in _slot_attr_texts(pool, name))
                 else:
                     v = job_values.get(name)
                     if isinstance(v, Expr):
                         stack.append((str(v), False))
-    return False
+
+
+def reads_slot_resources(pool: SlotPool, expr: str, job: Ad, *, my_is_slot: bool) -> bool:
+    """Whether ``expr`` can read the slot's Cpus/Memory/Disk/GPUs. If not, its value is the same for every
+    state of a p-slot, however many jobs it has taken."""
+    return any(
+        on_slot and name in RESOURCE_NAMES for name, on_slot in _reachable_refs(pool, expr, job, my_is_slot)
+    )
 
 
 def job_side_names(pool: SlotPool, expr: str, job: Ad, *, my_is_slot: bool) -> tuple[str, ...]:
-    """Job attributes ``expr`` can read (directly, through either ad's attributes, or by Old-ClassAd
-    fallback), sorted. Two jobs with equal values for these get equal results from ``expr``."""
-    job_values = job.lower_items()
-    stack = [(expr, my_is_slot)]
-    seen: set[tuple[str, bool]] = set()
-    names: set[str] = set()
-    while stack:
-        text, slot_side = stack.pop()
-        if (text, slot_side) in seen:
-            continue
-        seen.add((text, slot_side))
-        for scope, name in references(text):
-            if scope == "my":
-                sides = (slot_side,)
-            elif scope == "target":
-                sides = (not slot_side,)
-            else:
-                sides = (slot_side, not slot_side)
-            for on_slot in sides:
-                if on_slot:
-                    stack.extend((t, True) for t in _slot_attr_texts(pool, name))
-                else:
-                    names.add(name)
-                    v = job_values.get(name)
-                    if isinstance(v, Expr):
-                        stack.append((str(v), False))
-    return tuple(sorted(names))
+    """Job attributes ``expr`` can read, sorted. Two jobs with equal values for these get equal results
+    from ``expr``."""
+    refs = _reachable_refs(pool, expr, job, my_is_slot)
+    return tuple(sorted({name for name, on_slot in refs if not on_slot}))
 
 
 @dataclass
