@@ -179,6 +179,19 @@ class _Truths:
     static_at: int = -1  # structure_version ``static`` was worked out for
     static: bool = False  # reads no slot resource: claims and releases cannot change it
 
+    @classmethod
+    def empty(cls, epoch: int, n: int) -> _Truths:
+        return cls(epoch, np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=bool))
+
+    def fit(self, epoch: int, n: int) -> None:
+        """Forget every row when the slots' other attributes changed; grow with the pool."""
+        if self.epoch != epoch:
+            self.epoch, self.versions = epoch, np.full(n, -1, dtype=np.int64)
+        if len(self.versions) < n:
+            k = n - len(self.versions)
+            self.versions = np.concatenate([self.versions, np.full(k, -1, dtype=np.int64)])
+            self.values = np.concatenate([self.values, np.zeros(k, dtype=bool)])
+
 
 CLAUSE_CACHE_ENTRIES = 512
 
@@ -200,16 +213,11 @@ def clause_truth(pool: SlotPool, ev: Evaluator, clause: str, job: Ad, rows: np.n
                 pool.clause_seen.clear()
             pool.clause_seen.add(key)
             return None
-        entry = _Truths(pool.attr_epoch, np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=bool))
+        entry = _Truths.empty(pool.attr_epoch, n)
         cache[key] = entry
         while len(cache) > CLAUSE_CACHE_ENTRIES:
             cache.pop(next(iter(cache)))
-    if entry.epoch != pool.attr_epoch:
-        entry.epoch, entry.versions = pool.attr_epoch, np.full(n, -1, dtype=np.int64)
-    if len(entry.versions) < n:
-        k = n - len(entry.versions)
-        entry.versions = np.concatenate([entry.versions, np.full(k, -1, dtype=np.int64)])
-        entry.values = np.concatenate([entry.values, np.zeros(k, dtype=bool)])
+    entry.fit(pool.attr_epoch, n)
     if entry.static_at != pool.structure_version:
         # A slot's version moves only when its resources (or, for a static slot, its claim) change;
         # its other attributes change only with attr_epoch. A clause that cannot read a resource, in
@@ -282,16 +290,11 @@ def slot_truth(pool: SlotPool, ev: Evaluator, expr: str, job: Ad, rows: np.ndarr
     n = len(pool)
     entry = cache.get(key)
     if entry is None:
-        entry = _Truths(pool.attr_epoch, np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=bool))
+        entry = _Truths.empty(pool.attr_epoch, n)
         cache[key] = entry
         while len(cache) > SLOT_TRUTH_ENTRIES:
             cache.pop(next(iter(cache)))
-    if entry.epoch != pool.attr_epoch:
-        entry.epoch, entry.versions = pool.attr_epoch, np.full(n, -1, dtype=np.int64)
-    if len(entry.versions) < n:
-        k = n - len(entry.versions)
-        entry.versions = np.concatenate([entry.versions, np.full(k, -1, dtype=np.int64)])
-        entry.values = np.concatenate([entry.values, np.zeros(k, dtype=bool)])
+    entry.fit(pool.attr_epoch, n)
     whole = _covers_pool(rows, n)
     if whole:
         stale = np.flatnonzero(entry.versions != pool.version)
