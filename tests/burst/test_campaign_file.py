@@ -161,7 +161,7 @@ def test_missing_top_level_and_bad_yaml(tmp_path):
         parse_campaign([1], "c")
     bad = tmp_path / "bad.yaml"
     bad.write_text("campaign: [unclosed\n")
-    with pytest.raises(ConfigError, match=r"bad.yaml: line \d+: invalid YAML"):
+    with pytest.raises(ConfigError, match=r"bad.yaml: line \d+, column \d+: invalid YAML"):
         load_campaign(bad)
     with pytest.raises(ConfigError, match="cannot read"):
         load_campaign(tmp_path / "absent.yaml")
