@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from condorfed.cli.options import key_value_pairs
+from condorfed.cli.options import host_options, key_value_pairs, member_options
 from condorfed.cli.output import emit_json, emit_table
 
 
@@ -42,14 +42,7 @@ _HOST = "Kube context of the host cluster (default: the current context)."
 
 @click.command()
 @click.option("--host-context", help=_HOST)
-@click.option("--trust-domain", default="condorfed.local", show_default=True)
-@click.option(
-    "--collector-service-type",
-    type=click.Choice(["LoadBalancer", "NodePort", "ClusterIP"]),
-    default="LoadBalancer",
-    show_default=True,
-)
-@click.option("--collector-address", help="HOST[:PORT] member clusters use to reach the collector.")
+@host_options
 @_common
 def init(host_context, kubeconfig, timeout, as_json, **options) -> None:
     """Deploy the central manager, schedd, collector Service, pool signing key and registry."""
@@ -65,16 +58,8 @@ def init(host_context, kubeconfig, timeout, as_json, **options) -> None:
 @click.argument("cluster")
 @click.option("--cluster-context", required=True, help="Kube context of the member cluster.")
 @click.option("--host-context", help=_HOST)
-@click.option("--cloud", is_flag=True, help="The cluster is a cloud cluster (burst target).")
-@click.option("--provider", default="onprem", show_default=True)
-@click.option("--label", "labels", multiple=True, metavar="K=V", help="Cluster label (repeatable).")
-@click.option("--weight", type=float, default=1.0, show_default=True)
-@click.option("--min-cores", type=int, default=0, show_default=True)
-@click.option("--max-cores", type=int)
-@click.option("--cost-per-core-hour", type=float, default=0.0, show_default=True)
-@click.option("--node-selector", multiple=True, metavar="K=V", help="Run startds only on these nodes.")
+@member_options
 @click.option("--member-namespace", help="Namespace for the startds in the member (default: --namespace).")
-@click.option("--token-lifetime", type=int, help="Seconds the member IDTOKEN is valid (default: no expiry).")
 @click.option("--wait", is_flag=True, help="Wait for the cluster's startds to reach the host collector.")
 @click.option("--wait-timeout", type=float, default=300.0, show_default=True)
 @_common

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from condorfed.cli.options import key_value_pairs
+from condorfed.cli.options import host_options, key_value_pairs, member_options
 from condorfed.cli.output import emit_json, emit_table
 from condorfed.errors import ConfigError, TokenError
 
@@ -67,34 +67,17 @@ def render() -> None:
 @render.command("init")
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False))
 @click.option("--namespace", default="condor", show_default=True)
-@click.option("--trust-domain", default="condorfed.local", show_default=True)
-@click.option(
-    "--collector-service-type",
-    type=click.Choice(["LoadBalancer", "NodePort", "ClusterIP"]),
-    default="LoadBalancer",
-    show_default=True,
-)
-@click.option("--collector-address", help="HOST[:PORT] member clusters use to reach the collector.")
-@click.option(
-    "--schedd-service-type",
-    type=click.Choice(["LoadBalancer", "NodePort", "ClusterIP"]),
-    default="ClusterIP",
-    show_default=True,
-    help="Expose the schedd to member clusters (CCB reverse connections).",
-)
-@click.option("--schedd-address", help="External HOST the schedd advertises (TCP_FORWARDING_HOST).")
-@click.option("--spool-size", default="10Gi", show_default=True, help="Schedd spool PVC size.")
-@click.option("--storage-class", help="StorageClass of the spool PVC (default: the cluster's).")
+@host_options
 @click.option("--member", "members", multiple=True, help="Joined member cluster name (repeatable).")
 @click.option("--include-secrets", is_flag=True, help="Write the pool signing key Secret too.")
 @click.option("--signing-key", type=click.Path(dir_okay=False), help="Existing POOL key (else a new one).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def render_init_cmd(out_dir, members, spool_size, include_secrets, signing_key, as_json, **options) -> None:
+def render_init_cmd(out_dir, members, include_secrets, signing_key, as_json, **options) -> None:
     """Host-cluster objects: central manager, schedd, collector Service, config, RBAC."""
     from condorfed.core import idtoken
     from condorfed.core.render import InitOptions, RenderedSecrets, init_secret_refs, render_init
 
-    opts = InitOptions(joined_members=members, schedd_spool_size=spool_size, **options)
+    opts = InitOptions(joined_members=members, **options)
     secrets = None
     if include_secrets:
         key = _read_key(signing_key) or idtoken.pool_key_file_bytes(os.urandom(32))
@@ -108,15 +91,7 @@ def render_init_cmd(out_dir, members, spool_size, include_secrets, signing_key, 
 @click.option("--collector", required=True, help="Host collector as members reach it: HOST[:PORT].")
 @click.option("--trust-domain", default="condorfed.local", show_default=True)
 @click.option("--namespace", default="condor", show_default=True)
-@click.option("--cloud", is_flag=True, help="A cloud cluster (burst target).")
-@click.option("--provider", default="onprem", show_default=True)
-@click.option("--label", "labels", multiple=True, metavar="K=V", help="Cluster label (repeatable).")
-@click.option("--weight", type=float, default=1.0, show_default=True)
-@click.option("--min-cores", type=int, default=0, show_default=True)
-@click.option("--max-cores", type=int)
-@click.option("--cost-per-core-hour", type=float, default=0.0, show_default=True)
-@click.option("--node-selector", "node_selector", multiple=True, metavar="K=V")
-@click.option("--token-lifetime", type=int, help="Seconds the member IDTOKEN is valid.")
+@member_options
 @click.option("--max-job-retirement-time", type=int, default=3600, show_default=True)
 @click.option("--include-secrets", is_flag=True, help="Mint the member IDTOKEN and write its Secret.")
 @click.option("--signing-key", type=click.Path(dir_okay=False), help="POOL key (--include-secrets).")

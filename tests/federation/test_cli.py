@@ -79,3 +79,15 @@ def test_bad_input_is_one_line_and_exit_2(clusters, capsys, kc, case, args, need
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("condorfed: ") and needle in lines[0]
     assert "Traceback" not in err
+
+
+def test_init_takes_the_host_options_render_init_prints(clusters, capsys, kc):
+    # One option list serves `init` and `render init`: what render prints, init can apply.
+    args = ("--collector-address", "127.0.0.1", "--spool-size", "25Gi", "--schedd-service-type", "NodePort")
+    code, _, err = run(capsys, "init", *HOST, *args, *kc)
+    assert code == 0, err
+    schedd = clusters.host.get("apps/v1", "StatefulSet", "condorfed-schedd", "condor")
+    claim = schedd["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"]
+    assert claim == "25Gi"
+    services = {o["spec"].get("type") for o in clusters.host.objects() if o["kind"] == "Service"}
+    assert "NodePort" in services
