@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from condorfed.adapters.htcondor_bindings import Bindings, first_line
 from condorfed.core.classads import Ad, from_classad
 from condorfed.errors import PoolError
 
@@ -51,17 +52,7 @@ JOB_PROJECTION: tuple[str, ...] = (
 )
 
 
-def _htcondor2() -> Any:
-    import htcondor2
-
-    return htcondor2
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
-class ScheddJobReader:
+class ScheddJobReader(Bindings):
     """A :class:`condorfed.core.burst.ports.JobReader` over every schedd of a pool."""
 
     def __init__(
@@ -72,16 +63,9 @@ class ScheddJobReader:
         extra_attrs: Sequence[str] = (),
         htcondor: Any = None,
     ) -> None:
-        self.pool = pool
+        super().__init__(pool, htcondor=htcondor)
         self.schedd_names = tuple(schedds)
         self.projection = tuple(dict.fromkeys((*JOB_PROJECTION, *extra_attrs)))
-        self._htc = htcondor
-
-    @property
-    def htc(self) -> Any:
-        if self._htc is None:
-            self._htc = _htcondor2()
-        return self._htc
 
     def _where(self) -> str:
         return f"collector {self.pool or '(COLLECTOR_HOST)'}"
@@ -95,7 +79,7 @@ class ScheddJobReader:
             else:
                 ads = collector.locateAll(htc.DaemonType.Schedd)
         except (htc.HTCondorException, OSError, RuntimeError, ValueError) as exc:
-            raise PoolError(f"{self._where()}: cannot locate schedds: {_first_line(exc)}") from None
+            raise PoolError(f"{self._where()}: cannot locate schedds: {first_line(exc)}") from None
         return [(str(ad.get("Name", "?")), htc.Schedd(ad)) for ad in ads]
 
     def _query(self, name: str, schedd: Any, constraint: str, projection: Sequence[str]) -> list[Any]:
@@ -103,7 +87,7 @@ class ScheddJobReader:
         try:
             return list(schedd.query(constraint=constraint, projection=list(projection)))
         except (htc.HTCondorException, OSError, RuntimeError, ValueError) as exc:
-            raise PoolError(f"schedd {name}: job query failed: {_first_line(exc)}") from None
+            raise PoolError(f"schedd {name}: job query failed: {first_line(exc)}") from None
 
     def idle_jobs(self) -> list[Ad]:
         """Every idle job, projected to the attributes that decide where it can run."""
@@ -129,23 +113,13 @@ class ScheddJobReader:
         return total
 
 
-class NegotiatorUsageReader:
+class NegotiatorUsageReader(Bindings):
     """The accountant's state from the negotiator (``Negotiator.getPriorities``), as a UsageState.
 
     Accounting ads carry ``Name``, ``Priority`` (the real user priority), ``PriorityFactor`` and
     ``WeightedResourcesUsed`` / ``ResourcesUsed``; group records (``IsAccountingGroup``) are skipped:
     the engine derives group usage from its submitters.
     """
-
-    def __init__(self, pool: str | None = None, *, htcondor: Any = None) -> None:
-        self.pool = pool
-        self._htc = htcondor
-
-    @property
-    def htc(self) -> Any:
-        if self._htc is None:
-            self._htc = _htcondor2()
-        return self._htc
 
     def usage(self, now: float) -> Any:
         from condorfed.core.fairshare import SubmitterUsage, UsageState
@@ -156,7 +130,7 @@ class NegotiatorUsageReader:
             ads = htc.Negotiator(location).getPriorities(rollup=False)
         except (htc.HTCondorException, OSError, RuntimeError, ValueError) as exc:
             where = f"negotiator of {self.pool or '(COLLECTOR_HOST)'}"
-            raise PoolError(f"{where}: priority query failed: {_first_line(exc)}") from None
+            raise PoolError(f"{where}: priority query failed: {first_line(exc)}") from None
         submitters = {}
         for ad in ads:
             name = ad.get("Name")

@@ -13,30 +13,18 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from condorfed.adapters.htcondor_bindings import Bindings, first_line
 from condorfed.errors import PoolError
 
 log = logging.getLogger(__name__)
 
 
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
-class StartdDrainer:
+class StartdDrainer(Bindings):
     """A :class:`condorfed.core.burst.ports.Drainer` over a live pool."""
 
     def __init__(self, pool: str | None = None, *, htcondor: Any = None) -> None:
-        self.pool = pool
-        self._htc = htcondor
+        super().__init__(pool, htcondor=htcondor)
         self.request_ids: dict[str, str] = {}
-
-    @property
-    def htc(self) -> Any:
-        if self._htc is None:
-            import htcondor2
-
-            self._htc = htcondor2
-        return self._htc
 
     def drain(self, workers: Sequence[str], how: str, reason: str) -> None:
         htc = self.htc
@@ -46,7 +34,7 @@ class StartdDrainer:
         try:
             collector = htc.Collector(self.pool)
         except (htc.HTCondorException, OSError, RuntimeError, ValueError) as exc:
-            raise PoolError(f"collector {self.pool or '(COLLECTOR_HOST)'}: {_first_line(exc)}") from None
+            raise PoolError(f"collector {self.pool or '(COLLECTOR_HOST)'}: {first_line(exc)}") from None
         for worker in workers:
             try:
                 location = collector.locate(htc.DaemonType.Startd, worker)
@@ -56,7 +44,7 @@ class StartdDrainer:
                     reason=f"condorfed: {reason}",
                 )
             except (htc.HTCondorException, OSError, RuntimeError, ValueError) as exc:
-                text = _first_line(exc)
+                text = first_line(exc)
                 if "already" in text.lower() and "drain" in text.lower():
                     # A repeated request (e.g. after a restart before the state was saved).
                     log.info("drain %s: %s", worker, text)
