@@ -127,6 +127,7 @@ class SlotPool:
         self.slot_value_cache: dict = {}
         self.clause_cache: dict = {}  # see slotonly.clause_truth
         self.slot_truth_cache: dict = {}  # see slotonly.slot_truth
+        self.content_classes: dict = {}  # see classes.py
         self.match_lists: OrderedDict = OrderedDict()  # autocluster key -> MatchList kept across cycles
         self.clause_seen: set = set()
         self.names: list[str] = []
