@@ -167,19 +167,42 @@ class SlotPool:
             return []
         start = len(self.ads)
         self.ads.extend(new)
+        # One pass over the ads' lower-case dicts (a pool at scale has tens of thousands of slots).
+        # Plain numbers, a bool PartitionableSlot, an "Unclaimed" State and a numeric RANK are read
+        # directly; anything else goes through the module's helpers, which define the semantics.
+        number = (int, float)
+        defaults = {r: 1.0 if r == "cpus" else 0.0 for r in RESOURCES}
+        cols: dict[str, list[float]] = {r: [] for r in RESOURCES}
+        has: dict[str, list[bool]] = {r: [] for r in RESOURCES}
+        partitionable: list[bool] = []
+        claimed: list[bool] = []
+        preemptible: list[bool] = []
         for ad in new:
-            name = ad.get("Name")
+            low = ad.lower_items()
+            name = low.get("name")
             self.names.append(name if isinstance(name, str) else f"slot#{len(self.names)}")
-            self.remote.append(slot_remote_submitter(ad) if slot_is_claimed(ad) else None)
-        cols = {r: np.array([_num(ad, r, 1.0 if r == "cpus" else 0.0) for ad in new]) for r in RESOURCES}
+            for r in RESOURCES:
+                v = low.get(r)
+                cols[r].append(float(v) if type(v) in number else _num(ad, r, defaults[r]))
+                has[r].append(r in low)
+            p = low.get("partitionableslot")
+            partitionable.append(p if type(p) is bool else slot_is_partitionable(ad))
+            state = low.get("state")
+            is_claimed = False if type(state) is str and state.lower() == "unclaimed" else slot_is_claimed(ad)
+            claimed.append(is_claimed)
+            self.remote.append(slot_remote_submitter(ad) if is_claimed else None)
+            rank, current = low.get("rank", 0.0), low.get("currentrank", 0.0)
+            if type(rank) in number and type(current) in number:
+                preemptible.append(float(rank) > float(current))
+            else:
+                preemptible.append(_may_rank_preempt(ad))
         for r in RESOURCES:
-            self.has_attr[r] = np.concatenate([self.has_attr[r], [r in ad for ad in new]])
-        for r in RESOURCES:
-            self._cols[r] = np.concatenate([self._cols[r], cols[r]])
-        self.partitionable = np.concatenate([self.partitionable, [slot_is_partitionable(a) for a in new]])
-        self.rank_preemptible = np.concatenate([self.rank_preemptible, [_may_rank_preempt(a) for a in new]])
+            self.has_attr[r] = np.concatenate([self.has_attr[r], np.array(has[r], dtype=bool)])
+            self._cols[r] = np.concatenate([self._cols[r], np.array(cols[r], dtype=float)])
+        self.partitionable = np.concatenate([self.partitionable, np.array(partitionable, dtype=bool)])
+        self.rank_preemptible = np.concatenate([self.rank_preemptible, np.array(preemptible, dtype=bool)])
         self.engine_claimed = np.concatenate([self.engine_claimed, np.zeros(len(new), dtype=bool)])
-        self.claimed = np.concatenate([self.claimed, [slot_is_claimed(a) for a in new]])
+        self.claimed = np.concatenate([self.claimed, np.array(claimed, dtype=bool)])
         self.alive = np.concatenate([self.alive, np.ones(len(new), dtype=bool)])
         self.version = np.concatenate([self.version, np.zeros(len(new), dtype=np.int64)])
         self.structure_version += 1
