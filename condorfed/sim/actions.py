@@ -7,9 +7,9 @@ controller tick, like the production actuators do.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, overload
 
 from condorfed.core.classads.values import Ad
 from condorfed.sim.federation_view import ClusterSpec
@@ -84,9 +84,50 @@ class DemandView:
     clusters: frozenset[str]
 
 
+class NodeViews(Sequence[NodeView]):
+    """The live nodes of a view, built per cluster on first use.
+
+    Controllers look at a few (cloud) clusters only, so the simulator does not build a view of
+    every on-prem node at every tick. As a sequence it holds every cluster's nodes in id order.
+    """
+
+    def __init__(self, clusters: Sequence[str], build: Callable[[str], list[NodeView]]) -> None:
+        self._clusters = list(clusters)
+        self._build = build
+        self._by_cluster: dict[str, list[NodeView]] = {}
+        self._all: list[NodeView] | None = None
+
+    def in_cluster(self, cluster: str) -> list[NodeView]:
+        nodes = self._by_cluster.get(cluster)
+        if nodes is None:
+            nodes = self._by_cluster[cluster] = self._build(cluster) if cluster in self._clusters else []
+        return nodes
+
+    def _every(self) -> list[NodeView]:
+        if self._all is None:
+            self._all = sorted((n for c in self._clusters for n in self.in_cluster(c)), key=lambda n: n.id)
+        return self._all
+
+    @overload
+    def __getitem__(self, i: int) -> NodeView: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[NodeView]: ...
+    def __getitem__(self, i: int | slice) -> NodeView | Sequence[NodeView]:
+        return self._every()[i]
+
+    def __len__(self) -> int:
+        return len(self._every())
+
+    def __iter__(self) -> Iterator[NodeView]:
+        return iter(self._every())
+
+
 @dataclass(frozen=True)
 class SimView:
-    """A read-only snapshot of the simulated federation handed to a controller."""
+    """A read-only snapshot of the simulated federation handed to a controller.
+
+    ``nodes`` and ``free_slots`` are computed on first use: read them during ``decide``.
+    """
 
     now: float
     clusters: Sequence[ClusterSpec]
@@ -97,6 +138,8 @@ class SimView:
     free_slots: Callable[[], list[tuple[int, Ad]]] = field(default=lambda: [])  # open p-slots, free resources
 
     def nodes_in(self, cluster: str) -> list[NodeView]:
+        if isinstance(self.nodes, NodeViews):
+            return list(self.nodes.in_cluster(cluster))
         return [n for n in self.nodes if n.cluster == cluster]
 
 

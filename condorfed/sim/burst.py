@@ -46,7 +46,7 @@ class BurstController:
         return replace(g, count=count)
 
     def decide(self, view: SimView) -> list[SimAction]:
-        clouds = {c.name for c in view.clusters if c.cloud}
+        clouds = [c.name for c in view.clusters if c.cloud]
         workers = tuple(
             Worker(
                 name=n.name,
@@ -56,8 +56,9 @@ class BurstController:
                 running_jobs=1 if n.busy_cpus else 0,
                 state=_worker_state(n),
             )
-            for n in view.nodes
-            if n.cluster in clouds and n.state != "booting"  # booting: no startd registered yet
+            for cluster in clouds
+            for n in view.nodes_in(cluster)
+            if n.state != "booting"  # booting: no startd registered yet
         )
         state = ObservedState(
             idle=tuple(self._group(d.key, d.ad, d.count) for d in view.idle),
@@ -72,14 +73,14 @@ class BurstController:
         return self._translate(decision.actions, view)
 
     def _translate(self, acts: tuple[burst_actions.Action, ...], view: SimView) -> list[SimAction]:
-        by_name = {n.name: n for n in view.nodes}
         out: list[SimAction] = []
 
         def ids(cluster: str, names: tuple[str, ...]) -> tuple[int, ...]:
+            by_name = {n.name: n for n in view.nodes_in(cluster)}
             found = []
             for name in names:
                 node = by_name.get(name)
-                if node is None or node.cluster != cluster:
+                if node is None:
                     raise SimulationError(f"burst controller named unknown worker {name!r} in {cluster!r}")
                 found.append(node.id)
             return tuple(found)
@@ -95,7 +96,7 @@ class BurstController:
                 out.append(Remove(a.cluster, ids(a.cluster, a.workers), a.reason))
             elif isinstance(a, burst_actions.Cancel):
                 booting = sorted(
-                    (n for n in view.nodes if n.cluster == a.cluster and n.state == "booting"),
+                    (n for n in view.nodes_in(a.cluster) if n.state == "booting"),
                     key=lambda n: -n.id,
                 )
                 if booting[: a.nodes]:

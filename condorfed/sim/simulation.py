@@ -30,7 +30,16 @@ import numpy as np
 from condorfed.core.classads.values import Ad
 from condorfed.core.federation.slots import worker_slot
 from condorfed.errors import SimulationError
-from condorfed.sim.actions import Controller, DemandView, Drain, NodeView, Provision, Remove, SimView
+from condorfed.sim.actions import (
+    Controller,
+    DemandView,
+    Drain,
+    NodeView,
+    NodeViews,
+    Provision,
+    Remove,
+    SimView,
+)
 from condorfed.sim.events import EventQueue
 from condorfed.sim.federation_view import ClusterSpec
 from condorfed.sim.jobs import NO_GROUP, Batch, build_queues
@@ -144,6 +153,8 @@ class Simulation:
         self.q_group = [self.gindex[q.group or NO_GROUP] for q in self.queues]
         self.events = EventQueue()
         self.nodes: list[Node] = []
+        # Per cluster, the nodes not gone yet, by id (in id order): views skip the gone ones.
+        self._live: list[dict[int, Node]] = [{} for _ in self.clusters]
         self.runs: dict[int, Run] = {}
         self._next_run = 0
         self._next_submit = 0
@@ -217,6 +228,7 @@ class Simulation:
         nid = len(self.nodes)
         node = Node(nid, f"{c.name}-{nid:06d}", ci, c.cpus, c.memory, c.disk * 1024, c.gpus, requested_at=now)
         self.nodes.append(node)
+        self._live[ci][nid] = node
         if nid >= len(self.open):
             grow = max(64, len(self.open))
             self.free = np.vstack([self.free, np.zeros((grow, 4), dtype=np.int64)])
@@ -280,6 +292,7 @@ class Simulation:
         ready_delta = -node.cpus if node.state in ("ready", "draining") else 0.0
         node.state = "gone"
         node.gone_at = now
+        self._live[node.cluster].pop(node.id, None)
         self._set_prov(node.cluster, now, -node.cpus, ready_delta)
         self.node_cost[node.cluster] += node.cpus * c.cost_per_core_hour * (now - node.requested_at) / 3600.0
 
@@ -445,28 +458,7 @@ class Simulation:
         s["group_demand"].append(self.running_cores_by_group + self.idle_cores_by_group)
 
     def view(self, now: float) -> SimView:
-        nodes = []
-        for n in self.nodes:
-            if n.state == "gone":
-                continue
-            busy_c = n.cpus - int(self.free[n.id, 0]) if n.in_pool else 0
-            busy_m = n.memory - int(self.free[n.id, 1]) if n.in_pool else 0
-            nodes.append(
-                NodeView(
-                    n.id,
-                    n.name,
-                    self.clusters[n.cluster].name,
-                    n.state,
-                    n.cpus,
-                    n.memory,
-                    n.gpus,
-                    busy_c,
-                    busy_m,
-                    n.requested_at,
-                    n.ready_at,
-                    n.idle_since,
-                )
-            )
+        nodes = NodeViews([c.name for c in self.clusters], self._node_views)
         idle = [
             DemandView(
                 q.key,
@@ -484,6 +476,34 @@ class Simulation:
             if q.idle_count > 0
         ]
         return SimView(now, self.clusters, nodes, idle, self.running, self._spend(now), self._free_slot_ads)
+
+    def _node_views(self, cluster: str) -> list[NodeView]:
+        """The live nodes of one cluster as a controller sees them, in id order."""
+        live = self._live[self.cindex[cluster]]
+        if not live:
+            return []
+        ids = list(live)
+        free = self.free[ids, :2].tolist()
+        out = []
+        for n, (free_c, free_m) in zip(live.values(), free, strict=True):
+            busy_c, busy_m = (n.cpus - free_c, n.memory - free_m) if n.in_pool else (0, 0)
+            out.append(
+                NodeView(
+                    n.id,
+                    n.name,
+                    cluster,
+                    n.state,
+                    n.cpus,
+                    n.memory,
+                    n.gpus,
+                    busy_c,
+                    busy_m,
+                    n.requested_at,
+                    n.ready_at,
+                    n.idle_since,
+                )
+            )
+        return out
 
     def _free_slot_ads(self) -> list[tuple[int, Ad]]:
         """Open p-slots with cores left, advertising their free resources (as the collector would)."""
