@@ -507,14 +507,13 @@ class Simulation:
 
     def _free_slot_ads(self) -> list[tuple[int, Ad]]:
         """Open p-slots with cores left, advertising their free resources (as the collector would)."""
-        out = []
         n = len(self.nodes)
-        for nid in np.flatnonzero(self.open[:n] & (self.free[:n, 0] > 0)):
-            node = self.nodes[int(nid)]
-            ad = node.ad.copy()  # type: ignore[union-attr]
-            cpus, memory, disk, gpus = (int(x) for x in self.free[nid])
+        ids = np.flatnonzero(self.open[:n] & (self.free[:n, 0] > 0))
+        out = []
+        for nid, (cpus, memory, disk, gpus) in zip(ids.tolist(), self.free[ids].tolist(), strict=True):
+            ad = self.nodes[nid].ad.copy()  # type: ignore[union-attr]
             ad["Cpus"], ad["Memory"], ad["Disk"], ad["GPUs"] = cpus, memory, disk, gpus
-            out.append((node.id, ad))
+            out.append((nid, ad))
         return out
 
     def _control(self, now: float) -> None:

@@ -47,6 +47,9 @@ _NOT_FREE_STATES = frozenset({"claimed", "drained", "preempting", "owner", "matc
 
 def _number(value: object) -> float | None:
     """A plain number (bools count as 0/1); None for UNDEFINED/ERROR (an IntEnum), strings, exprs."""
+    kind = type(value)
+    if kind is int or kind is float or kind is bool:  # the common case, without the slower checks
+        return float(value)  # type: ignore[arg-type]
     if isinstance(value, classad2.Value | Expr):
         return None
     if isinstance(value, bool | int | float):
@@ -60,17 +63,28 @@ def _text(value: object) -> str:
 
 def is_free(slot: Ad) -> bool:
     """Whether a slot can start a job now (retiring/draining/drained/exhausted slots cannot)."""
+    return _free_resources(slot) is not None
+
+
+def _free_resources(slot: Ad) -> tuple[float, float, float, float] | None:
+    """(Cpus, Memory, GPUs, Disk in MB) a free slot offers (Disk inf when absent); None if not free.
+
+    One pass over the ad serves both the free test and the request-fit pre-check.
+    """
     if _text(slot.get("State")) in _NOT_FREE_STATES:
-        return False
+        return None
     if _text(slot.get("Activity")) in ("retiring", "vacating", "killing"):
-        return False
+        return None
     if slot.get("Draining") is True or slot.get("Offline") is True:
-        return False
+        return None
     cpus, memory = _number(slot.get("Cpus")), _number(slot.get("Memory"))
     if cpus is None or memory is None:
-        return False
+        return None
     # HTCondor's minimum request; a p-slot below it is exhausted (glideinWMS #554 counted these).
-    return cpus >= 1 and memory >= 1
+    if not (cpus >= 1 and memory >= 1):
+        return None
+    gpus, disk = _number(slot.get("GPUs")), _number(slot.get("Disk"))
+    return cpus, memory, gpus or 0.0, math.inf if disk is None else disk * (1 / 1024.0)
 
 
 @dataclass(frozen=True)
@@ -142,16 +156,17 @@ def _no_requirements(table: AdTable) -> np.ndarray:
     return np.array([table.ad(i).get("Requirements") is None for i in range(len(table))], dtype=bool)
 
 
-def _fit_some_slot(idle: Sequence[JobGroup], free: Sequence[Ad]) -> list[int]:
-    """Indexes of the autoclusters whose request fits at least one free slot's resources."""
-    res = {}
-    for attr, scale in (("Cpus", 1.0), ("Memory", 1.0), ("GPUs", 1.0), ("Disk", 1 / 1024.0)):
-        vals = [_number(s.get(attr)) for s in free]
-        res[attr] = np.array([math.inf if v is None and attr == "Disk" else (v or 0.0) * scale for v in vals])
+def _fit_some_slot(idle: Sequence[JobGroup], free: Sequence[tuple[float, float, float, float]]) -> list[int]:
+    """Indexes of the autoclusters whose request fits at least one free slot's resources.
+
+    ``free`` holds each free slot's (Cpus, Memory, GPUs, Disk in MB), see :func:`_free_resources`.
+    """
+    res = np.array(free, dtype=np.float64).reshape(-1, 4)
+    cpus, memory, gpus, disk = res[:, 0], res[:, 1], res[:, 2], res[:, 3]
     out = []
     for i, g in enumerate(idle):
-        ok = (res["Cpus"] >= g.cpus) & (res["Memory"] >= g.memory) & (res["GPUs"] >= g.gpus)
-        if np.any(ok & (res["Disk"] >= g.disk)):
+        ok = (cpus >= g.cpus) & (memory >= g.memory) & (gpus >= g.gpus)
+        if np.any(ok & (disk >= g.disk)):
             out.append(i)
     return out
 
@@ -265,7 +280,13 @@ def unmet_demand(
     ``room_nodes`` is how many more nodes each cluster may hold (cluster max minus what it has
     or has asked for), used to overflow demand to the next routing tier.
     """
-    free = [s for s in slots if is_free(s)]
+    free: list[Ad] = []
+    free_res: list[tuple[float, float, float, float]] = []
+    for s in slots:
+        res = _free_resources(s)
+        if res is not None:
+            free.append(s)
+            free_res.append(res)
     jobs = [policy.job_ad(g.ad) for g in idle]
     virtual = {n: policy.clusters[n].virtual_slot() for n in clusters}
     vtable = AdTable.from_ads([virtual[n] for n in clusters])
@@ -283,7 +304,7 @@ def unmet_demand(
         # Otherwise the (unbounded) virtual slots never run out and no pie limit binds, so only
         # autoclusters that fit some free slot can end up anywhere but the clouds: only they need
         # the cycle. The rest go to the clouds; which clouds can run what is decided below.
-        fits = _fit_some_slot(idle, free)
+        fits = _fit_some_slot(idle, free_res)
         if fits:
             sub_a, sub_c = _engine_run(
                 [idle[i] for i in fits], [jobs[i] for i in fits], free, big, policy, now, usage
