@@ -56,6 +56,21 @@ def test_runs_match_significant_key(seed):
     assert _runs(jobs, idx, SIDE, ()) == _reference_runs(jobs, idx)
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_runs_match_significant_key_sparse_ads(seed):
+    """Ads with none, one or a few significant attributes (the run start's lookup has 0, 1 or more
+    names), and a value stored as None."""
+    rng = random.Random(seed)
+    jobs = []
+    for _ in range(60):
+        ad = Ad()
+        for name in rng.sample(["Owner", "RequestCpus", "X"], rng.randint(0, 2)):
+            ad[name] = rng.choice([1, 1.0, "a", Expr("a"), None])
+        jobs.append(ad)
+    idx = list(range(len(jobs)))
+    assert _runs(jobs, idx, SIDE, ()) == _reference_runs(jobs, idx)
+
+
 @pytest.mark.parametrize("seed", range(10))
 def test_best_first_is_lexsort_with_slot_ties(seed):
     rng = np.random.default_rng(seed)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 
 from condorfed.core.classads.values import Ad, Expr
 from condorfed.core.fairshare.accountant import UsageState
@@ -118,21 +119,21 @@ def _queues(jobs: Sequence[Ad], uid_domain: str | None) -> tuple[dict[str, float
     running: dict[str, float] = {}
     queues: dict[str, list[tuple]] = {}
     for i, job in enumerate(jobs):
-        v = job.lower_items()
-        status = _status(v.get("jobstatus", IDLE))
-        if status != IDLE and status != RUNNING:
+        get = job.lower_items().get
+        status = get("jobstatus", IDLE)
+        if type(status) is not int:
+            status = _status(status)
+        if status != IDLE:
+            if status == RUNNING:
+                sub = _submitter(job, get("accountinggroup"), uid_domain)
+                running[sub] = running.get(sub, 0.0) + _weight(job)
             continue
-        acct = v.get("accountinggroup")
-        sub = acct if type(acct) is str and acct else submitter_of(job, uid_domain)
-        if status == RUNNING:
-            running[sub] = running.get(sub, 0.0) + _weight(job)
-            continue
-        key = (
-            -_order_num(v.get("jobprio", 0)),
-            _order_num(v.get("clusterid", 0)),
-            _order_num(v.get("procid", 0)),
-            i,
-        )
+        sub = _submitter(job, get("accountinggroup"), uid_domain)
+        prio, cluster, proc = get("jobprio", 0), get("clusterid", 0), get("procid", 0)
+        if type(prio) is int and type(cluster) is int and type(proc) is int:  # the usual case
+            key = (-prio, cluster, proc, i)
+        else:
+            key = (-_order_num(prio), _order_num(cluster), _order_num(proc), i)
         q = queues.get(sub)
         if q is None:
             queues[sub] = [key]
@@ -145,38 +146,81 @@ def _queues(jobs: Sequence[Ad], uid_domain: str | None) -> tuple[dict[str, float
     return running, out
 
 
+def _submitter(job: Ad, acct: object, uid_domain: str | None) -> str:
+    """:func:`submitter_of`, with the common case (a plain AccountingGroup string) read inline."""
+    return acct if type(acct) is str and acct else submitter_of(job, uid_domain)  # type: ignore[return-value]
+
+
+def _tuple_getter(names: tuple[str, ...]) -> Callable[[Mapping[str, object]], tuple]:
+    """``itemgetter(*names)`` that always returns a tuple (itemgetter gives a bare value for one name)."""
+    if not names:
+        return lambda values: ()
+    if len(names) == 1:
+        name = names[0]
+        return lambda values: (values[name],)
+    return itemgetter(*names)
+
+
+class _RunStart:
+    """The job that starts a run, and a quick test for "has the same autocluster key".
+
+    The key (:func:`significant_key`) holds the significant values and their types. A job with the
+    same key has every attribute the start has among those names, equal and of the same type, and
+    lacks the ones the start lacks. :meth:`same` checks that with one C-level lookup of the present
+    names and one disjointness test for the absent ones; when that fails (the run ends, or a value is
+    stored as None), it compares the full key the way :func:`significant_key` builds it."""
+
+    __slots__ = ("absent", "base_t", "getter", "key", "present", "present_types")
+
+    def __init__(self, job: Ad, slot_side: frozenset[str], extra: tuple[str, ...]) -> None:
+        self.key = key = significant_key(job, slot_side, extra)
+        base_t, names, vals, more = key[:4]
+        pairs = list(zip(base_t + names, vals + more, strict=True))
+        self.getter = _tuple_getter(tuple(n for n, v in pairs if v is not None))
+        self.present = tuple(v for _, v in pairs if v is not None)
+        self.present_types = tuple(map(type, self.present))
+        self.absent = frozenset(n for n, v in pairs if v is None)
+
+    def same(self, values: Mapping[str, object]) -> bool:
+        try:
+            vals = self.getter(values)
+        except KeyError:
+            return self._same_key(values.get)
+        same_present = vals == self.present and tuple(map(type, vals)) == self.present_types
+        if same_present and values.keys().isdisjoint(self.absent):
+            return True
+        return self._same_key(values.get)
+
+    def _same_key(self, get: Callable[[str], object]) -> bool:
+        """The plain comparison: the significant values (None where missing) and their types."""
+        base_t, names, run_vals, run_more, run_types, run_more_types = self.key
+        vals = tuple(map(get, base_t))
+        if vals != run_vals or tuple(map(type, vals)) != run_types:
+            return False
+        if not names:
+            return True
+        more = tuple(map(get, names))
+        return more == run_more and tuple(map(type, more)) == run_more_types
+
+
 def _runs(
     jobs: Sequence[Ad], idx: list[int], slot_side: frozenset[str], extra: tuple[str, ...]
 ) -> list[list[int]]:
     """Split a submitter's queue into runs of consecutive jobs with equal autocluster keys.
 
     Equivalent to comparing :func:`significant_key` job by job, but the key is computed only where a
-    run starts: a job continues the run when its significant values (and the values of the extra names
-    the run's expressions refer to) equal the run's, with the same types. Those are exactly the parts
-    of the key that can differ (the names follow from the values)."""
+    run starts; each following job is compared against the run's start (see :class:`_RunStart`)."""
     runs: list[list[int]] = []
     run: list[int] = []
-    base_t: tuple[str, ...] = ()
-    names: tuple[str, ...] = ()
-    run_vals: tuple = ()
-    run_types: tuple = ()
-    run_more: tuple = ()
-    run_more_types: tuple = ()
+    start: _RunStart | None = None
     for i in idx:
-        get = jobs[i].lower_items().get
+        job = jobs[i]
+        if start is not None and start.same(job.lower_items()):
+            run.append(i)
+            continue
         if run:
-            vals = tuple(map(get, base_t))
-            if vals == run_vals and tuple(map(type, vals)) == run_types:
-                if not names:
-                    run.append(i)
-                    continue
-                more = tuple(map(get, names))
-                if more == run_more and tuple(map(type, more)) == run_more_types:
-                    run.append(i)
-                    continue
             runs.append(run)
-        key = significant_key(jobs[i], slot_side, extra)
-        base_t, names, run_vals, run_more, run_types, run_more_types = key
+        start = _RunStart(job, slot_side, extra)
         run = [i]
     if run:
         runs.append(run)
