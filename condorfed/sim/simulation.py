@@ -165,12 +165,14 @@ class Simulation:
         # Counters.
         self.submitted = self.completed = self.running = self.idle = 0
         self.submitted_by_group = np.zeros(ng, dtype=np.int64)
-        self.idle_cores_by_group = np.zeros(ng, dtype=np.float64)
-        self.running_cores_by_group = np.zeros(ng, dtype=np.float64)
+        # Counters touched at every job start and end are plain float lists (a numpy scalar update
+        # costs several times more); samples turn them into arrays.
+        self.idle_cores_by_group: list[float] = [0.0] * ng
+        self.running_cores_by_group: list[float] = [0.0] * ng
         self.core_seconds_by_group = np.zeros(ng, dtype=np.float64)
         self.running_by_submitter: dict[str, float] = {q.submitter: 0.0 for q in self.queues}
-        self.running_cores_by_key = np.zeros(len(self.queues), dtype=np.float64)
-        self.busy_cores = np.zeros(nc, dtype=np.float64)
+        self.running_cores_by_key: list[float] = [0.0] * len(self.queues)
+        self.busy_cores: list[float] = [0.0] * nc
         self.core_seconds_used = np.zeros(nc, dtype=np.float64)
         self.prov_cores = np.zeros(nc, dtype=np.float64)
         self.ready_cores = np.zeros(nc, dtype=np.float64)
@@ -452,10 +454,11 @@ class Simulation:
         s["idle"].append(self.idle)
         s["running"].append(self.running)
         s["prov"].append(self.prov_cores.copy())
-        s["busy"].append(self.busy_cores.copy())
+        s["busy"].append(np.array(self.busy_cores))
         s["spend"].append(self._spend(now))
-        s["group_running"].append(self.running_cores_by_group.copy())
-        s["group_demand"].append(self.running_cores_by_group + self.idle_cores_by_group)
+        running = np.array(self.running_cores_by_group)
+        s["group_running"].append(running)
+        s["group_demand"].append(running + np.array(self.idle_cores_by_group))
 
     def view(self, now: float) -> SimView:
         nodes = NodeViews([c.name for c in self.clusters], self._node_views)
