@@ -62,7 +62,8 @@ class BurstController:
         )
         state = ObservedState(
             idle=tuple(self._group(d.key, d.ad, d.count) for d in view.idle),
-            slots=tuple(ad for _, ad in view.free_slots()),
+            # Free slots only matter for idle jobs (unmet demand): skip building their ads otherwise.
+            slots=tuple(ad for _, ad in view.free_slots()) if view.idle else (),
             workers=workers,
             running_jobs=view.running_jobs,
             memory=self.memory,

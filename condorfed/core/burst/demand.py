@@ -282,7 +282,7 @@ def unmet_demand(
     """
     free: list[Ad] = []
     free_res: list[tuple[float, float, float, float]] = []
-    for s in slots:
+    for s in slots if idle else ():  # without idle jobs the free slots decide nothing
         res = _free_resources(s)
         if res is not None:
             free.append(s)
