@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from condorfed.cli.options import host_options, key_value_pairs, member_options
+from condorfed.cli.options import cluster_settings, host_options, member_options
 from condorfed.cli.output import emit_json, emit_table
 
 
@@ -63,15 +63,11 @@ def init(host_context, kubeconfig, timeout, as_json, **options) -> None:
 @click.option("--wait", is_flag=True, help="Wait for the cluster's startds to reach the host collector.")
 @click.option("--wait-timeout", type=float, default=300.0, show_default=True)
 @_common
-def join(labels, node_selector, kubeconfig, timeout, as_json, **options) -> None:
+def join(kubeconfig, timeout, as_json, **options) -> None:
     """Join a member cluster: token, config, startd DaemonSet, registry entry and host authorization."""
     from condorfed.workflows import federation
 
-    req = federation.JoinRequest(
-        labels=key_value_pairs(labels, "--label"),
-        node_selector=key_value_pairs(node_selector, "--node-selector"),
-        **options,
-    )
+    req = federation.JoinRequest(settings=cluster_settings(options), **options)
     result = federation.join(req, connector=_connector(kubeconfig, timeout))
     title = f"join {req.cluster} as {result.identity} (token {result.token}, startds {result.startds})"
     _changes(result, as_json, title)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from condorfed.errors import ConfigError
+
+if TYPE_CHECKING:
+    from condorfed.core.render.options import ClusterSettings
 
 F = TypeVar("F", bound=Callable)
 
@@ -53,7 +56,7 @@ host_options = _stack(
     click.option("--storage-class", help="StorageClass of the spool PVC (default: the cluster's)."),
 )
 
-# The member-cluster options `join` applies and `render join` prints.
+# The member-cluster options `join` applies and `render join` prints: the fields of ClusterSettings.
 member_options = _stack(
     click.option("--cloud", is_flag=True, help="The cluster is a cloud cluster (burst target)."),
     click.option("--provider", default="onprem", show_default=True),
@@ -67,3 +70,13 @@ member_options = _stack(
         "--token-lifetime", type=int, help="Seconds the member IDTOKEN is valid (default: never expires)."
     ),
 )
+
+
+def cluster_settings(options: dict[str, Any]) -> ClusterSettings:
+    """Take the :data:`member_options` values out of a command's ``options`` as one ClusterSettings."""
+    from condorfed.core.render.options import ClusterSettings
+
+    values = {name: options.pop(name) for name in ClusterSettings.field_names() if name in options}
+    values["labels"] = key_value_pairs(values.get("labels", ()), "--label")
+    values["node_selector"] = key_value_pairs(values.get("node_selector", ()), "--node-selector")
+    return ClusterSettings(**values)

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from condorfed.cli.options import host_options, key_value_pairs, member_options
+from condorfed.cli.options import cluster_settings, host_options, member_options
 from condorfed.cli.output import emit_json, emit_table
 from condorfed.errors import ConfigError, TokenError
 
@@ -96,19 +96,12 @@ def render_init_cmd(out_dir, members, include_secrets, signing_key, as_json, **o
 @click.option("--include-secrets", is_flag=True, help="Mint the member IDTOKEN and write its Secret.")
 @click.option("--signing-key", type=click.Path(dir_okay=False), help="POOL key (--include-secrets).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def render_join_cmd(
-    cluster, out_dir, labels, node_selector, include_secrets, signing_key, as_json, **options
-) -> None:
+def render_join_cmd(cluster, out_dir, include_secrets, signing_key, as_json, **options) -> None:
     """Member-cluster objects: namespace, RBAC, token Secret, startd config and DaemonSet."""
     from condorfed.core import idtoken
     from condorfed.core.render import JoinOptions, RenderedSecrets, join_secret_refs, render_join
 
-    opts = JoinOptions(
-        cluster=cluster,
-        labels=key_value_pairs(labels, "--label"),
-        node_selector=key_value_pairs(node_selector, "--node-selector"),
-        **options,
-    )
+    opts = JoinOptions(cluster=cluster, settings=cluster_settings(options), **options)
     secrets = None
     if include_secrets:
         key = _read_key(signing_key)
@@ -120,7 +113,7 @@ def render_join_cmd(
             authz=("READ", "ADVERTISE_MASTER", "ADVERTISE_STARTD"),
             issued_at=int(time.time()),
             token_id=idtoken.new_token_id(os.urandom(16)),
-            lifetime=opts.token_lifetime,
+            lifetime=opts.settings.token_lifetime,
         )
         secrets = RenderedSecrets(member_token=idtoken.mint(claims, key))
     _write(out_dir, render_join(opts, secrets), join_secret_refs(opts), as_json)

@@ -31,6 +31,7 @@ from condorfed.core.render.options import (
     STARTD_NAME,
     STARTD_TOKEN_KEY,
     STARTD_TOKEN_SECRET,
+    ClusterSettings,
     InitOptions,
     JoinOptions,
     RenderedSecrets,
@@ -148,7 +149,7 @@ def init(
 
 @dataclass(frozen=True)
 class JoinRequest:
-    """What `condorfed join` was asked to do (the cluster options of JoinOptions, plus where)."""
+    """What `condorfed join` was asked to do: the member cluster's settings, plus where and how."""
 
     cluster: str
     cluster_context: str | None
@@ -156,15 +157,8 @@ class JoinRequest:
     namespace: str = DEFAULT_NAMESPACE
     """Host namespace (registry, central manager); also the member's unless member_namespace is set."""
     member_namespace: str | None = None
-    cloud: bool = False
-    provider: str = "onprem"
-    labels: Mapping[str, str] = field(default_factory=dict)
-    weight: float = 1.0
-    min_cores: int = 0
-    max_cores: int | None = None
-    cost_per_core_hour: float = 0.0
-    node_selector: Mapping[str, str] = field(default_factory=dict)
-    token_lifetime: int | None = None
+    settings: ClusterSettings = field(default_factory=ClusterSettings)
+    """The member's own settings: rendered into its objects and recorded in the registry as given."""
     wait: bool = False
     wait_timeout: float = 300.0
     wait_interval: float = 5.0
@@ -220,15 +214,7 @@ def join(
         collector=_member_collector(host, init_opts),
         trust_domain=init_opts.trust_domain,
         namespace=member_ns,
-        cloud=req.cloud,
-        provider=req.provider,
-        labels=req.labels,
-        weight=req.weight,
-        min_cores=req.min_cores,
-        max_cores=req.max_cores,
-        cost_per_core_hour=req.cost_per_core_hour,
-        node_selector=req.node_selector,
-        token_lifetime=req.token_lifetime,
+        settings=req.settings,
         images=init_opts.images,
     )
     pool_key = _read_pool_key(host, req.namespace)
@@ -240,11 +226,12 @@ def join(
     previous = registry.members.get(req.cluster)
     token = _existing_token(
         member, member_ns, STARTD_TOKEN_SECRET, STARTD_TOKEN_KEY, pool_key, opts.identity, effects,
-        lifetime=req.token_lifetime, revoked=registry.revoked_token_ids,
+        lifetime=req.settings.token_lifetime, revoked=registry.revoked_token_ids,
     )  # fmt: skip
     minted = token is None
     if token is None:
-        token = _mint(pool_key, opts.identity, opts.trust_domain, MEMBER_AUTHZ, req.token_lifetime, effects)
+        lifetime = req.settings.token_lifetime
+        token = _mint(pool_key, opts.identity, opts.trust_domain, MEMBER_AUTHZ, lifetime, effects)
     token_id = idtoken.decode_unverified(token)[1]["jti"]
     member_objects = ordered(render_join(opts, RenderedSecrets(member_token=token)))
     entry = Member(
@@ -255,15 +242,7 @@ def join(
         namespace=member_ns,
         joined_at=previous.joined_at if previous else effects.now(),
         phase="Joined",
-        cloud=req.cloud,
-        provider=req.provider,
-        labels=dict(opts.labels),
-        weight=req.weight,
-        min_cores=req.min_cores,
-        max_cores=req.max_cores,
-        cost_per_core_hour=req.cost_per_core_hour,
-        node_selector=dict(opts.node_selector),
-        token_lifetime=req.token_lifetime,
+        settings=req.settings,
         token_id=token_id,
     )
     member_steps = plan(member, member_objects)
@@ -464,15 +443,7 @@ def _join_options(entry: Member, init_opts: InitOptions) -> JoinOptions:
         collector=init_opts.collector_address or "collector.invalid",
         trust_domain=init_opts.trust_domain,
         namespace=entry.namespace,
-        cloud=entry.cloud,
-        provider=entry.provider,
-        labels=entry.labels,
-        weight=entry.weight,
-        min_cores=entry.min_cores,
-        max_cores=entry.max_cores,
-        cost_per_core_hour=entry.cost_per_core_hour,
-        node_selector=entry.node_selector,
-        token_lifetime=entry.token_lifetime,
+        settings=entry.settings,
         images=init_opts.images,
     )
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from condorfed.adapters.kube import ClusterClient, ConflictError
-from condorfed.core.render.options import Images, InitOptions
-from condorfed.errors import ClusterError
+from condorfed.core.render.options import ClusterSettings, Images, InitOptions
+from condorfed.errors import ClusterError, ConfigError
 
 REGISTRY_CONFIGMAP = "condorfed-registry"
 REGISTRY_LABELS = {"app.kubernetes.io/managed-by": "condorfed", "app.kubernetes.io/component": "registry"}
@@ -30,7 +30,12 @@ _DERIVED = ("joined_members", "revoked_identities", "revoked_token_ids")
 
 @dataclass(frozen=True)
 class Member:
-    """A member cluster as the registry records it."""
+    """A member cluster as the registry records it: where it is, its settings, its token id.
+
+    The record is one flat JSON object (``settings``' fields sit beside ``name``, ``context``...), the
+    format the registry has always had: records written before ``settings`` existed load unchanged,
+    and a field a newer version adds to :class:`ClusterSettings` takes its default where it is missing.
+    """
 
     name: str
     context: str
@@ -39,28 +44,20 @@ class Member:
     namespace: str
     joined_at: float
     phase: str = "Joining"  # Joining -> Joined; a Joining entry marks a join that did not finish
-    cloud: bool = False
-    provider: str = "onprem"
-    labels: Mapping[str, str] = field(default_factory=dict)
-    weight: float = 1.0
-    min_cores: int = 0
-    max_cores: int | None = None
-    cost_per_core_hour: float = 0.0
-    node_selector: Mapping[str, str] = field(default_factory=dict)
-    token_lifetime: int | None = None
+    settings: ClusterSettings = field(default_factory=ClusterSettings)
     token_id: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["labels"], data["node_selector"] = dict(self.labels), dict(self.node_selector)
-        return data
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "settings"}
+        return {**data, **self.settings.to_json()}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], source: str) -> Member:
-        names = {f.name for f in dataclasses.fields(cls)}
+        names = {f.name for f in dataclasses.fields(cls)} - {"settings"}
         try:
-            return cls(**{k: v for k, v in data.items() if k in names})
-        except TypeError as exc:
+            settings = ClusterSettings.from_json(data)
+            return cls(**{k: v for k, v in data.items() if k in names}, settings=settings)
+        except (TypeError, ConfigError) as exc:
             raise ClusterError(f"{source}: malformed member record ({exc})") from None
 
 

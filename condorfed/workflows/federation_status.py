@@ -107,9 +107,9 @@ def _member_status(connector: Connector, entry: Member, ads: list[Ad]) -> Member
         phase=entry.phase,
         reachable=False,
         error=None,
-        cloud=entry.cloud,
-        provider=entry.provider,
-        weight=entry.weight,
+        cloud=entry.settings.cloud,
+        provider=entry.settings.provider,
+        weight=entry.settings.weight,
         **counts,
     )
     try:

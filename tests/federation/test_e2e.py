@@ -14,7 +14,7 @@ import time
 import pytest
 
 from condorfed.adapters.htcondor_collector import StaticStartdReader
-from condorfed.core.render.options import STARTD_NAME, InitOptions
+from condorfed.core.render.options import STARTD_NAME, ClusterSettings, InitOptions
 
 KUBECONFIG = os.environ.get("CONDORFED_E2E_KUBECONFIG")
 pytestmark = [
@@ -45,7 +45,7 @@ def test_federation_lifecycle_on_a_real_cluster():
         host_context=host.context,
         namespace=HOST_NS,
         member_namespace=MEMBER_NS,
-        labels={"suite": "e2e"},
+        settings=ClusterSettings(labels={"suite": "e2e"}),
     )
     try:
         fed.init(opts, host_context=host.context, connector=connector)

@@ -10,7 +10,7 @@ import pytest
 from condorfed.adapters.htcondor_collector import StaticStartdReader
 from condorfed.core import idtoken
 from condorfed.core.classads import Ad
-from condorfed.core.render.options import InitOptions
+from condorfed.core.render.options import ClusterSettings, InitOptions
 from condorfed.errors import ClusterError, ConfigError, PoolError
 from condorfed.workflows import federation as fed
 from condorfed.workflows.federation_registry import REGISTRY_CONFIGMAP
@@ -24,7 +24,11 @@ def do_init(clusters, connector, effects, **kw) -> fed.InitResult:
 
 
 def req(name="cluster-a", context="member-a", **kw) -> fed.JoinRequest:
-    return fed.JoinRequest(cluster=name, cluster_context=context, host_context="host", **kw)
+    """A join request; keyword arguments naming ClusterSettings fields go into its settings."""
+    settings = {k: kw.pop(k) for k in list(kw) if k in ClusterSettings.field_names()}
+    return fed.JoinRequest(
+        cluster=name, cluster_context=context, host_context="host", settings=ClusterSettings(**settings), **kw
+    )
 
 
 def registry_data(clusters) -> dict[str, str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from condorfed.core.render import InitOptions, JoinOptions
+from condorfed.core.render import ClusterSettings, InitOptions, JoinOptions
 
 # Pinned Kubernetes version for schema validation (kubernetes-validate ships it, strict variant too).
 K8S_VERSION = "1.31.0"
@@ -23,15 +23,17 @@ JOIN_CASES = {
         collector="203.0.113.7:31618",
         trust_domain="pool.example.org",
         namespace="condor-burst",
-        cloud=True,
-        provider="gcp",
-        labels={"region": "europe-west4", "topology.kubernetes.io/zone": "europe-west4-a"},
-        weight=2.5,
-        min_cores=0,
-        max_cores=512,
-        cost_per_core_hour=0.031,
-        node_selector={"cloud.google.com/gke-nodepool": "condor"},
-        token_lifetime=86400,
+        settings=ClusterSettings(
+            cloud=True,
+            provider="gcp",
+            labels={"region": "europe-west4", "topology.kubernetes.io/zone": "europe-west4-a"},
+            weight=2.5,
+            min_cores=0,
+            max_cores=512,
+            cost_per_core_hour=0.031,
+            node_selector={"cloud.google.com/gke-nodepool": "condor"},
+            token_lifetime=86400,
+        ),
         max_job_retirement_time=7200,
         cpu_limit="8",
         memory_limit="30Gi",

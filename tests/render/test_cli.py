@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from condorfed.cli.render import render
 from condorfed.core import idtoken
-from condorfed.core.render import JoinOptions, render_join
+from condorfed.core.render import ClusterSettings, JoinOptions, render_join
 
 from .conftest import K8S_VERSION
 
@@ -35,10 +35,9 @@ def test_render_join_writes_what_join_applies(tmp_path: Path) -> None:
         JoinOptions(
             cluster="cluster-a",
             collector="cm.example.org:9618",
-            cloud=True,
-            provider="aws",
-            labels={"region": "us-east-1"},
-            node_selector={"pool": "condor"},
+            settings=ClusterSettings(
+                cloud=True, provider="aws", labels={"region": "us-east-1"}, node_selector={"pool": "condor"}
+            ),
         )
     )
     assert on_disk == same  # the same code path as apply

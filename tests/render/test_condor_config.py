@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from condorfed.core.render import InitOptions, JoinOptions
+from condorfed.core.render import ClusterSettings, InitOptions, JoinOptions
 from condorfed.core.render.render import cm_config_files, schedd_config_files, startd_config
 
 from .conftest import JOIN_CASES
@@ -198,8 +198,9 @@ def test_bad_join_options_are_one_line_config_errors(kwargs: dict, match: str) -
     from condorfed.errors import ConfigError
 
     base = {"cluster": "a", "collector": "cm.example.org"}
+    settings = {k: kwargs.pop(k) for k in list(kwargs) if k in ClusterSettings.field_names()}
     with pytest.raises(ConfigError, match=match) as info:
-        JoinOptions(**(base | kwargs))
+        JoinOptions(**(base | kwargs), settings=ClusterSettings(**settings))
     assert "\n" not in str(info.value)
 
 

@@ -44,7 +44,7 @@ def test_startd_daemonset_shape(case: str) -> None:
     assert ctr["securityContext"] == {"privileged": True}
     assert spec["hostNetwork"] is True and spec["dnsPolicy"] == "ClusterFirstWithHostNet"
     assert spec["terminationGracePeriodSeconds"] == opts.max_job_retirement_time + opts.drain_margin
-    assert spec["nodeSelector"] == dict(opts.node_selector)
+    assert spec["nodeSelector"] == dict(opts.settings.node_selector)
     assert ctr["image"] == opts.images.execute and ctr["image"].startswith("htcondor/execute:")
     assert ctr["command"] == ["/bin/bash", "/opt/condorfed/entrypoint.sh"]
     # Probes run condor_who through the script that checks its output, not its exit status.

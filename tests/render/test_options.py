@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from condorfed.core.render import JoinOptions, parse_host_port, validate_dns1123_label
+from condorfed.core.render import ClusterSettings, JoinOptions, parse_host_port, validate_dns1123_label
 from condorfed.core.render.render import render_text
 from condorfed.errors import ConfigError
 
@@ -66,9 +66,9 @@ def test_templates_use_strict_undefined() -> None:
 
 def test_labels_that_collide_as_attributes_are_refused() -> None:
     with pytest.raises(ConfigError, match="FedLabel_a_b"):
-        JoinOptions(cluster="c", collector="cm", labels={"a.b": "x", "a_b": "y"})
+        ClusterSettings(labels={"a.b": "x", "a_b": "y"})
     with pytest.raises(ConfigError, match="--label"):
-        JoinOptions(cluster="c", collector="cm", labels={"Zone": "x", "zone": "y"})
+        ClusterSettings(labels={"Zone": "x", "zone": "y"})
 
 
 _label_key = st.from_regex(
@@ -87,7 +87,7 @@ def test_label_attributes_are_classad_strings(labels: dict[str, str]) -> None:
     from condorfed.core.render.render import startd_config
 
     try:
-        opts = JoinOptions(cluster="c", collector="cm", labels=labels)
+        opts = JoinOptions(cluster="c", collector="cm", settings=ClusterSettings(labels=labels))
     except ConfigError as exc:
         assert "both become attribute" in str(exc)
         return

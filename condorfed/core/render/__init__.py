@@ -5,6 +5,7 @@ objects. With ``secrets=None`` Secrets are left out and only referred to by name
 """
 
 from condorfed.core.render.options import (
+    ClusterSettings,
     Images,
     InitOptions,
     JoinOptions,
@@ -17,6 +18,7 @@ from condorfed.core.render.options import (
 from condorfed.core.render.render import init_secret_refs, join_secret_refs, render_init, render_join
 
 __all__ = [
+    "ClusterSettings",
     "Images",
     "InitOptions",
     "JoinOptions",

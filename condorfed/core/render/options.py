@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 from condorfed.errors import ConfigError
 
@@ -234,18 +234,15 @@ class InitOptions:
 
 
 @dataclass(frozen=True)
-class JoinOptions:
-    """What `condorfed join CLUSTER` deploys on a member cluster."""
+class ClusterSettings:
+    """A member cluster's own settings: what `join` and `render join` take (one option list) and what
+    the registry records per member. :class:`JoinOptions`, the federation workflow's ``JoinRequest``
+    and the registry's ``Member`` all hold one of these rather than repeating the fields."""
 
-    cluster: str
-    collector: str
-    """The host collector as members reach it: HOST[:PORT] (port 9618 if omitted)."""
-    trust_domain: str = DEFAULT_TRUST_DOMAIN
-    namespace: str = DEFAULT_NAMESPACE
     cloud: bool = False
     provider: str = "onprem"
     labels: Mapping[str, str] = field(default_factory=dict)
-    """Cluster labels: advertised in the startd ad (as Fed<Key> attributes) and put on the objects."""
+    """Cluster labels: advertised in the startd ad (as FedLabel_<key> attributes) and put on the objects."""
     weight: float = 1.0
     min_cores: int = 0
     max_cores: int | None = None
@@ -253,31 +250,8 @@ class JoinOptions:
     node_selector: Mapping[str, str] = field(default_factory=dict)
     token_lifetime: int | None = None
     """Seconds the member IDTOKEN is valid; None = no expiry (revoke with unjoin)."""
-    max_job_retirement_time: int = 3600
-    """Seconds a running job may keep running after a drain/rollout starts (MAXJOBRETIREMENTTIME)."""
-    drain_margin: int = 60
-    """Extra seconds beyond MAXJOBRETIREMENTTIME for the startd to vacate and the master to exit."""
-    startd_noclaim_shutdown: int = 1200
-    """Cloud workers only: an idle startd exits after this many seconds (a backstop for burst scale-down)."""
-    cpu_limit: str | None = None
-    """Pod CPU limit; unset = NUM_CPUS comes from the Downward API, which then reports node allocatable."""
-    memory_limit: str | None = None
-    cpu_request: str = "100m"
-    memory_request: str = "256Mi"
-    images: Images = field(default_factory=Images)
-    ccb: bool = True
-    safe_to_evict_annotation: bool = True
-    """Annotate startd pods cluster-autoscaler.kubernetes.io/safe-to-evict: "false" (see docs)."""
-    autoscaler_guard: bool | None = None
-    """Mark the node scale-down-disabled while jobs run (needs nodes get/patch); None = on for --cloud."""
-    reserved_memory_mb: int = 256
-    """MB of the pod's memory kept for the condor daemons themselves (RESERVED_MEMORY)."""
 
     def __post_init__(self) -> None:
-        validate_dns1123_label(self.cluster, "cluster name")
-        validate_dns1123_label(self.namespace, "--namespace")
-        _validate_trust_domain(self.trust_domain)
-        parse_host_port(self.collector, "--collector")
         validate_dns1123_label(self.provider, "--provider")
         labels = _frozen_map(self.labels)
         for k, v in labels.items():
@@ -305,6 +279,60 @@ class JoinOptions:
             raise ConfigError(f"--cost-per-core-hour: {self.cost_per_core_hour} must be >= 0")
         if self.token_lifetime is not None and self.token_lifetime <= 0:
             raise ConfigError(f"--token-lifetime: {self.token_lifetime} must be > 0 seconds")
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON values, one key per field (the registry's member record keeps these flat)."""
+        data = {name: getattr(self, name) for name in self.field_names()}
+        data["labels"], data["node_selector"] = dict(self.labels), dict(self.node_selector)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ClusterSettings:
+        """The settings among ``data``'s keys (other keys are ignored; missing ones take defaults)."""
+        return cls(**{k: data[k] for k in cls.field_names() if k in data})
+
+
+@dataclass(frozen=True)
+class JoinOptions:
+    """What `condorfed join CLUSTER` deploys on a member cluster: its settings plus how to render them."""
+
+    cluster: str
+    collector: str
+    """The host collector as members reach it: HOST[:PORT] (port 9618 if omitted)."""
+    trust_domain: str = DEFAULT_TRUST_DOMAIN
+    namespace: str = DEFAULT_NAMESPACE
+    settings: ClusterSettings = field(default_factory=ClusterSettings)
+    max_job_retirement_time: int = 3600
+    """Seconds a running job may keep running after a drain/rollout starts (MAXJOBRETIREMENTTIME)."""
+    drain_margin: int = 60
+    """Extra seconds beyond MAXJOBRETIREMENTTIME for the startd to vacate and the master to exit."""
+    startd_noclaim_shutdown: int = 1200
+    """Cloud workers only: an idle startd exits after this many seconds (a backstop for burst scale-down)."""
+    cpu_limit: str | None = None
+    """Pod CPU limit; unset = NUM_CPUS comes from the Downward API, which then reports node allocatable."""
+    memory_limit: str | None = None
+    cpu_request: str = "100m"
+    memory_request: str = "256Mi"
+    images: Images = field(default_factory=Images)
+    ccb: bool = True
+    safe_to_evict_annotation: bool = True
+    """Annotate startd pods cluster-autoscaler.kubernetes.io/safe-to-evict: "false" (see docs)."""
+    autoscaler_guard: bool | None = None
+    """Mark the node scale-down-disabled while jobs run (needs nodes get/patch); None = on for --cloud."""
+    reserved_memory_mb: int = 256
+    """MB of the pod's memory kept for the condor daemons themselves (RESERVED_MEMORY)."""
+
+    def __post_init__(self) -> None:
+        validate_dns1123_label(self.cluster, "cluster name")
+        validate_dns1123_label(self.namespace, "--namespace")
+        _validate_trust_domain(self.trust_domain)
+        parse_host_port(self.collector, "--collector")
+        if not isinstance(self.settings, ClusterSettings):
+            raise ConfigError(f"settings: {type(self.settings).__name__} is not ClusterSettings")
         if self.max_job_retirement_time < 0:
             raise ConfigError(f"max_job_retirement_time: {self.max_job_retirement_time} must be >= 0")
         if self.drain_margin < 0:
@@ -331,7 +359,7 @@ class JoinOptions:
 
     @property
     def guard_enabled(self) -> bool:
-        return self.cloud if self.autoscaler_guard is None else self.autoscaler_guard
+        return self.settings.cloud if self.autoscaler_guard is None else self.autoscaler_guard
 
     @property
     def termination_grace_period(self) -> int:

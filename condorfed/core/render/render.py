@@ -112,7 +112,8 @@ def _resources(cpu_req: str, mem_req: str, cpu_lim: str | None, mem_lim: str | N
 def startd_config(opts: JoinOptions) -> str:
     """The startd's config.d file text."""
     host, port = opts.collector_host_port
-    label_attrs = [(o.label_attribute(k), v) for k, v in opts.labels.items()]
+    cs = opts.settings
+    label_attrs = [(o.label_attribute(k), v) for k, v in cs.labels.items()]
     attrs = [
         "FedCluster",
         "FedProvider",
@@ -132,12 +133,12 @@ def startd_config(opts: JoinOptions) -> str:
         ccb=opts.ccb,
         reserved_memory_mb=opts.reserved_memory_mb,
         max_job_retirement_time=opts.max_job_retirement_time,
-        cloud=opts.cloud,
+        cloud=cs.cloud,
         startd_noclaim_shutdown=opts.startd_noclaim_shutdown,
-        provider=opts.provider,
-        cost_per_core_hour=repr(float(opts.cost_per_core_hour)),
-        weight=repr(float(opts.weight)),
-        fed_labels=",".join(f"{k}={v}" for k, v in opts.labels.items()),
+        provider=cs.provider,
+        cost_per_core_hour=repr(float(cs.cost_per_core_hour)),
+        weight=repr(float(cs.weight)),
+        fed_labels=",".join(f"{k}={v}" for k, v in cs.labels.items()),
         label_attrs=label_attrs,
         startd_attrs=attrs,
     )
@@ -152,11 +153,12 @@ def join_context(opts: JoinOptions) -> dict[str, Any]:
     if opts.safe_to_evict_annotation:
         annotations[SAFE_TO_EVICT] = "false"
     margin = opts.drain_margin
+    cluster_labels = {"condorfed.io/cluster": opts.cluster, **opts.settings.labels}
     return {
         "namespace": opts.namespace,
         "name": o.STARTD_NAME,
         "identity": opts.identity,
-        "labels": _common_labels(o.STARTD_NAME, {"condorfed.io/cluster": opts.cluster, **opts.labels}),
+        "labels": _common_labels(o.STARTD_NAME, cluster_labels),
         "namespace_labels": _common_labels(
             o.STARTD_NAME,
             {
@@ -175,7 +177,7 @@ def join_context(opts: JoinOptions) -> dict[str, Any]:
         "drain_timeout": opts.max_job_retirement_time + margin // 2,
         "shutdown_timeout": max(margin // 4, 5),
         "stop_timeout": max(margin // 4, 5),
-        "node_selector": dict(opts.node_selector),
+        "node_selector": dict(opts.settings.node_selector),
         "image": opts.images.execute,
         "pull_policy": opts.images.pull_policy,
         "resources": _resources(opts.cpu_request, opts.memory_request, opts.cpu_limit, opts.memory_limit),
