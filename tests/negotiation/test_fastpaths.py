@@ -4,19 +4,22 @@ lexsort, job-only request detection, and the shared START cache against a direct
 
 from __future__ import annotations
 
+import gc
 import random
 
 import numpy as np
 import pytest
 
 from condorfed.core.classads.values import UNDEFINED, Ad, Expr
-from condorfed.core.negotiation import NegotiatorConfig, SlotPool, default_evaluator
+from condorfed.core.fairshare import UsageState
+from condorfed.core.negotiation import NegotiatorConfig, SlotPool, cycle, default_evaluator, negotiate
 from condorfed.core.negotiation.autocluster import significant_key
 from condorfed.core.negotiation.cycle import _runs
 from condorfed.core.negotiation.evaluation import SlotRows
 from condorfed.core.negotiation.matchlist import _best_first, _reads_job_only
 from condorfed.core.negotiation.slotonly import slot_truth
 
+from .conftest import jobs as make_jobs
 from .conftest import slots
 
 SIDE = frozenset({"owner", "requestcpus", "x"})
@@ -185,3 +188,20 @@ def test_clause_truth_equals_direct_evaluation_across_claims():
         s = rng.randrange(len(pool))
         if pool.column("cpus")[s] >= 2 and pool.column("memory")[s] >= 4000:
             pool.claim(s, 2, 4000, 0, 0, "x", None)
+
+
+@pytest.mark.parametrize("enabled", [True, False], ids=["gc-enabled", "gc-disabled"])
+def test_negotiate_pauses_the_cyclic_gc_and_restores_its_state(enabled, monkeypatch):
+    """negotiate() runs with the cyclic collector off and leaves it as the caller had it."""
+    seen = []
+    real = cycle._negotiate
+    monkeypatch.setattr(cycle, "_negotiate", lambda *a: seen.append(gc.isenabled()) or real(*a))
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        result = negotiate(make_jobs(3), slots(2), NegotiatorConfig(), UsageState(), 0.0)
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
+    assert seen == [False]
+    assert len(result.matches) == 2

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import gc
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from operator import itemgetter
 
 from condorfed.core.classads.values import Ad, Expr
@@ -227,6 +229,25 @@ def _runs(
     return runs
 
 
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for the length of one cycle.
+
+    A cycle at scale allocates hundreds of thousands of containers that all live until it returns
+    (queue keys, runs, match lists, per-job matches) and no reference cycles worth reclaiming early.
+    With the collector on, every full collection re-walks all of them: about 0.9 s of a 10 s cycle at
+    400,000 jobs. Reference counting still frees what dies; cyclic garbage waits for the first
+    collection after the cycle. The previous state is restored, so a caller that disabled the
+    collector keeps it disabled."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def negotiate(
     jobs: Sequence[Ad],
     slots: Sequence[Ad],
@@ -237,6 +258,18 @@ def negotiate(
     evaluator: Evaluator | None = None,
 ) -> CycleResult:
     """Run one negotiation cycle: which idle job goes to which slot (see the package docstring)."""
+    with _cyclic_gc_paused():
+        return _negotiate(jobs, slots, config, usage, now, evaluator)
+
+
+def _negotiate(
+    jobs: Sequence[Ad],
+    slots: Sequence[Ad],
+    config: NegotiatorConfig,
+    usage: UsageState,
+    now: float,
+    evaluator: Evaluator | None,
+) -> CycleResult:
     pool = SlotPool(slots, cache_matches=False)
     slot_side = slot_side_for(pool, config)
     running, queues = _queues(jobs, config.uid_domain)
