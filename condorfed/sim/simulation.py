@@ -273,7 +273,7 @@ class Simulation:
         for rid in sorted(node.runs):
             run = self.runs.pop(rid)
             run.alive = False
-            self._stop_run(run, now)
+            self._stop_run(run, node, now)
             by_key.setdefault(run.key, []).append(run.batch)
             jobs += run.batch.count
         node.runs.clear()
@@ -313,73 +313,74 @@ class Simulation:
         self.idle_cores_by_group[g] += e.count * q.cpus
 
     def _start(self, g: Grant, now: float) -> None:
-        if not (0 <= g.key < len(self.queues)) or not (0 <= g.slot < len(self.nodes)) or g.count <= 0:
+        key, count, cpus = g.key, g.count, g.cpus
+        if not (0 <= key < len(self.queues)) or not (0 <= g.slot < len(self.nodes)) or count <= 0:
             raise SimulationError(f"invariant broken: the engine granted an unknown job group or slot: {g}")
-        q = self.queues[g.key]
+        q = self.queues[key]
         node = self.nodes[g.slot]
         if node.state != "ready":
             raise SimulationError(
-                f"invariant broken: {g.count} job(s) matched to {node.name} in state {node.state}"
+                f"invariant broken: {count} job(s) matched to {node.name} in state {node.state}"
             )
-        if g.count > q.idle_count:
+        if count > q.idle_count:
             raise SimulationError(
-                f"invariant broken: {g.count} job(s) of autocluster {g.key} matched, only {q.idle_count} idle"
+                f"invariant broken: {count} job(s) of autocluster {key} matched, only {q.idle_count} idle"
             )
-        if g.cpus < q.cpus or g.memory < q.memory or g.gpus < q.gpus or g.disk < q.disk:
+        if cpus < q.cpus or g.memory < q.memory or g.gpus < q.gpus or g.disk < q.disk:
             raise SimulationError(f"invariant broken: grant {g} gives less than the job requests")
         # Plain ints: four scalar updates are several times cheaper than small numpy row arithmetic.
-        n = g.count
-        fc, fm, fd, fg = self.free[node.id].tolist()
-        left = (fc - g.cpus * n, fm - g.memory * n, fd - g.disk * n, fg - g.gpus * n)
+        nid = node.id
+        fc, fm, fd, fg = self.free[nid].tolist()
+        left = (fc - cpus * count, fm - g.memory * count, fd - g.disk * count, fg - g.gpus * count)
         if min(left) < 0:
             raise SimulationError(
                 f"invariant broken: core allocated twice on {node.name}: "
                 f"grant {g} exceeds free {[fc, fm, fd, fg]}"
             )
-        self.free[node.id] = left
+        self.free[nid] = left
         node.idle_since = None
-        gi = self.q_group[g.key]
-        cores = g.count * g.cpus
-        self.idle -= g.count
-        self.running += g.count
-        self.idle_cores_by_group[gi] -= g.count * q.cpus
+        gi = self.q_group[key]
+        cores = count * cpus
+        self.idle -= count
+        self.running += count
+        self.idle_cores_by_group[gi] -= count * q.cpus
         self.running_cores_by_group[gi] += cores
         self.running_by_submitter[q.submitter] = self.running_by_submitter.get(q.submitter, 0.0) + cores
         self.busy_cores[node.cluster] += cores
-        pk = (g.key, node.cluster)
-        self.placements[pk] = self.placements.get(pk, 0) + g.count
-        self.running_cores_by_key[g.key] += cores
+        pk = (key, node.cluster)
+        self.placements[pk] = self.placements.get(pk, 0) + count
+        self.running_cores_by_key[key] += cores
         claims = g.claims
-        for piece in q.take(g.count, now):
+        runs, node_runs, push = self.runs, node.runs, self.events.push
+        for piece in q.take(count, now):
             rid = self._next_run
             self._next_run += 1
-            mine, claims = claims[: piece.count], claims[piece.count :]
-            run = Run(
-                rid, g.key, node.id, piece, now, now + piece.runtime, g.cpus, g.memory, g.disk, g.gpus, mine
-            )
-            self.runs[rid] = run
-            node.runs.add(rid)
-            self.events.push(run.end, "done", rid, _PRIO_STATE)
+            k = piece.count
+            end = now + piece.runtime
+            runs[rid] = Run(rid, key, nid, piece, now, end, cpus, g.memory, g.disk, g.gpus, claims[:k])
+            claims = claims[k:]
+            node_runs.add(rid)
+            push(end, "done", rid, _PRIO_STATE)
 
-    def _stop_run(self, run: Run, now: float) -> None:
+    def _stop_run(self, run: Run, node: Node, now: float) -> None:
         """Book a run's end (finished or evicted): resources, counters, core-seconds."""
-        node = self.nodes[run.node]
         n = run.batch.count
-        cores = n * run.cpus
+        cpus = run.cpus
+        cores = n * cpus
+        nid, ci, key = node.id, node.cluster, run.key
         if node.in_pool and node.state != "gone":
-            self.mm.release(node.id, run.claims)
-        self.running_cores_by_key[run.key] -= cores
-        fc, fm, fd, fg = self.free[node.id].tolist()
-        self.free[node.id] = (fc + run.cpus * n, fm + run.memory * n, fd + run.disk * n, fg + run.gpus * n)
+            self.mm.release(nid, run.claims)
+        self.running_cores_by_key[key] -= cores
+        fc, fm, fd, fg = self.free[nid].tolist()
+        self.free[nid] = (fc + cpus * n, fm + run.memory * n, fd + run.disk * n, fg + run.gpus * n)
         self._dirty = True
-        gi = self.q_group[run.key]
+        gi = self.q_group[key]
         self.running -= n
         self.running_cores_by_group[gi] -= cores
-        sub = self.queues[run.key].submitter
-        self.running_by_submitter[sub] -= cores
-        self.busy_cores[node.cluster] -= cores
+        self.running_by_submitter[self.queues[key].submitter] -= cores
+        self.busy_cores[ci] -= cores
         used = cores * (now - run.start)
-        self.core_seconds_used[node.cluster] += used
+        self.core_seconds_used[ci] += used
         self.core_seconds_by_group[gi] += used
 
     def _done(self, rid: int, now: float) -> None:
@@ -387,7 +388,7 @@ class Simulation:
         if run is None or not run.alive:
             return  # evicted earlier; this completion is stale
         node = self.nodes[run.node]
-        self._stop_run(run, now)
+        self._stop_run(run, node, now)
         node.runs.discard(rid)
         n = run.batch.count
         self.completed += n
