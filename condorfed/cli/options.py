@@ -69,6 +69,13 @@ member_options = _stack(
     click.option(
         "--token-lifetime", type=int, help="Seconds the member IDTOKEN is valid (default: never expires)."
     ),
+    click.option(
+        "--max-job-retirement-time",
+        type=int,
+        default=3600,
+        show_default=True,
+        help="Seconds a running job may finish after a drain or rollout starts (MAXJOBRETIREMENTTIME).",
+    ),
 )
 
 

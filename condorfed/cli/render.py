@@ -92,7 +92,6 @@ def render_init_cmd(out_dir, members, include_secrets, signing_key, as_json, **o
 @click.option("--trust-domain", default="condorfed.local", show_default=True)
 @click.option("--namespace", default="condor", show_default=True)
 @member_options
-@click.option("--max-job-retirement-time", type=int, default=3600, show_default=True)
 @click.option("--include-secrets", is_flag=True, help="Mint the member IDTOKEN and write its Secret.")
 @click.option("--signing-key", type=click.Path(dir_okay=False), help="POOL key (--include-secrets).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")

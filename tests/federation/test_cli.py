@@ -69,6 +69,8 @@ def test_status_table_shows_an_unreachable_member(clusters, capsys, kc):
          "run condorfed init"),
         ("unreachable host", ["status", "--host-context", "down"], "unreachable"),
         ("bad label", ["join", "a", "--cluster-context", "member-a", "--label", "novalue"], "not KEY=VALUE"),
+        ("negative retirement", ["join", "a", *MEMBER_A, "--max-job-retirement-time", "-1"],
+         "--max-job-retirement-time: -1 must be >= 0"),
     ],
     ids=lambda v: v if isinstance(v, str) else "",
 )  # fmt: skip
@@ -91,3 +93,53 @@ def test_init_takes_the_host_options_render_init_prints(clusters, capsys, kc):
     assert claim == "25Gi"
     services = {o["spec"].get("type") for o in clusters.host.objects() if o["kind"] == "Service"}
     assert "NodePort" in services
+
+
+def _comparable(obj: dict) -> dict:
+    """What a rendered object says, without what the API server adds (uid, resourceVersion, status...)."""
+    meta = obj["metadata"]
+    kept = {k: meta[k] for k in ("name", "namespace", "labels", "annotations") if k in meta}
+    return {**{k: v for k, v in obj.items() if k not in ("metadata", "status")}, "metadata": kept}
+
+
+def test_join_applies_what_render_join_prints_with_the_same_member_options(clusters, capsys, kc, tmp_path):
+    # One option list serves `join` and `render join`, --max-job-retirement-time included.
+    import yaml
+
+    member = ("--cloud", "--provider", "aws", "--label", "site=x", "--weight", "2", "--max-cores", "64")
+    member += (
+        "--node-selector",
+        "pool=condor",
+        "--token-lifetime",
+        "86400",
+        "--max-job-retirement-time",
+        "7200",
+    )
+    code, _, err = run(capsys, "init", *HOST, "--collector-address", "cm.example.org", *kc)
+    assert code == 0, err
+    code, _, err = run(capsys, "join", "cluster-a", *MEMBER_A, *member, *HOST, *kc)
+    assert code == 0, err
+    out = tmp_path / "rendered"
+    code, _, err = run(
+        capsys, "render", "join", "cluster-a", "--collector", "cm.example.org", *member, "-o", str(out)
+    )
+    assert code == 0, err
+    rendered = [yaml.safe_load(p.read_text()) for p in sorted(out.glob("*.yaml"))]
+    assert rendered and not any(o["kind"] == "Secret" for o in rendered)
+    for obj in rendered:
+        live = clusters.member_a.get(obj["apiVersion"], obj["kind"], obj["metadata"]["name"],
+                                     obj["metadata"].get("namespace", ""))  # fmt: skip
+        assert live is not None, obj["metadata"]["name"]
+        assert _comparable(live) == _comparable(obj), obj["kind"]
+    ds = clusters.member_a.get("apps/v1", "DaemonSet", "condorfed-startd", "condor")
+    assert ds["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 7200 + 60
+    config = clusters.member_a.get("v1", "ConfigMap", "condorfed-startd-config", "condor")["data"]
+    assert "MAXJOBRETIREMENTTIME = 7200" in config["50-condorfed-startd.conf"]
+    record = json.loads(
+        clusters.host.get("v1", "ConfigMap", "condorfed-registry", "condor")["data"]["member.cluster-a.json"]
+    )
+    assert (record["max_job_retirement_time"], record["token_lifetime"], record["cloud"]) == (
+        7200,
+        86400,
+        True,
+    )

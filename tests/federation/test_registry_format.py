@@ -22,7 +22,7 @@ NS = "condor"
 OLD = json.loads((Path(__file__).parent / "data" / "registry-before-cluster-settings.json").read_text())
 OLD_MEMBER = json.loads(OLD["member.cluster-a.json"])
 # Fields ClusterSettings gained after the old format (absent from old records: they take their default).
-NEW_SETTINGS = {}
+NEW_SETTINGS = {"max_job_retirement_time": 3600}
 
 OLD_SETTINGS = ClusterSettings(
     cloud=True,

@@ -33,8 +33,8 @@ JOIN_CASES = {
             cost_per_core_hour=0.031,
             node_selector={"cloud.google.com/gke-nodepool": "condor"},
             token_lifetime=86400,
+            max_job_retirement_time=7200,
         ),
-        max_job_retirement_time=7200,
         cpu_limit="8",
         memory_limit="30Gi",
     ),
@@ -44,7 +44,7 @@ JOIN_CASES = {
         autoscaler_guard=True,
         ccb=False,
         safe_to_evict_annotation=False,
-        max_job_retirement_time=0,
+        settings=ClusterSettings(max_job_retirement_time=0),
     ),
 }
 

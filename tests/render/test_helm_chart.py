@@ -29,7 +29,7 @@ def chart_values(opts: JoinOptions) -> dict:
         "weight": opts.settings.weight,
         "costPerCoreHour": opts.settings.cost_per_core_hour,
         "nodeSelector": dict(opts.settings.node_selector),
-        "maxJobRetirementTime": opts.max_job_retirement_time,
+        "maxJobRetirementTime": opts.settings.max_job_retirement_time,
         "drainMargin": opts.drain_margin,
         "startdNoclaimShutdown": opts.startd_noclaim_shutdown,
         "reservedMemoryMB": opts.reserved_memory_mb,
@@ -71,7 +71,7 @@ def test_chart_and_cli_render_the_same_startd(case: str, helm_template) -> None:
 def test_comparison_can_fail(helm_template) -> None:
     # Same chart, one option different: the DaemonSet specs must differ (guards the oracle).
     opts = JOIN_CASES["onprem-defaults"]
-    values = chart_values(opts) | {"maxJobRetirementTime": opts.max_job_retirement_time + 1}
+    values = chart_values(opts) | {"maxJobRetirementTime": opts.settings.max_job_retirement_time + 1}
     chart = _by_kind_name(helm_template(CHART, opts.namespace, values))
     cli = _by_kind_name(render_join(opts))
     ds = ("DaemonSet", "condorfed-startd")

@@ -43,7 +43,7 @@ def test_startd_daemonset_shape(case: str) -> None:
     (ctr,) = spec["containers"]
     assert ctr["securityContext"] == {"privileged": True}
     assert spec["hostNetwork"] is True and spec["dnsPolicy"] == "ClusterFirstWithHostNet"
-    assert spec["terminationGracePeriodSeconds"] == opts.max_job_retirement_time + opts.drain_margin
+    assert spec["terminationGracePeriodSeconds"] == opts.settings.max_job_retirement_time + opts.drain_margin
     assert spec["nodeSelector"] == dict(opts.settings.node_selector)
     assert ctr["image"] == opts.images.execute and ctr["image"].startswith("htcondor/execute:")
     assert ctr["command"] == ["/bin/bash", "/opt/condorfed/entrypoint.sh"]
@@ -55,7 +55,7 @@ def test_startd_daemonset_shape(case: str) -> None:
     assert pre_stop[:2] == ["/bin/bash", "/opt/condorfed/drain.sh"]
     env = {e["name"]: e for e in ctr["env"]}
     drain = int(pre_stop[2])
-    assert drain == int(env["CONDORFED_DRAIN_TIMEOUT"]["value"]) >= opts.max_job_retirement_time
+    assert drain == int(env["CONDORFED_DRAIN_TIMEOUT"]["value"]) >= opts.settings.max_job_retirement_time
     stop_path = int(env["CONDORFED_SHUTDOWN_TIMEOUT"]["value"]) + int(env["CONDORFED_STOP_TIMEOUT"]["value"])
     assert drain + stop_path <= spec["terminationGracePeriodSeconds"]
     # NUM_CPUS / MEMORY from the pod's own limits (Downward API), not the node's total.

@@ -250,6 +250,8 @@ class ClusterSettings:
     node_selector: Mapping[str, str] = field(default_factory=dict)
     token_lifetime: int | None = None
     """Seconds the member IDTOKEN is valid; None = no expiry (revoke with unjoin)."""
+    max_job_retirement_time: int = 3600
+    """Seconds a running job may keep running after a drain/rollout starts (MAXJOBRETIREMENTTIME)."""
 
     def __post_init__(self) -> None:
         validate_dns1123_label(self.provider, "--provider")
@@ -279,6 +281,9 @@ class ClusterSettings:
             raise ConfigError(f"--cost-per-core-hour: {self.cost_per_core_hour} must be >= 0")
         if self.token_lifetime is not None and self.token_lifetime <= 0:
             raise ConfigError(f"--token-lifetime: {self.token_lifetime} must be > 0 seconds")
+        if self.max_job_retirement_time < 0:
+            what = "--max-job-retirement-time"
+            raise ConfigError(f"{what}: {self.max_job_retirement_time} must be >= 0 seconds")
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
@@ -306,8 +311,6 @@ class JoinOptions:
     trust_domain: str = DEFAULT_TRUST_DOMAIN
     namespace: str = DEFAULT_NAMESPACE
     settings: ClusterSettings = field(default_factory=ClusterSettings)
-    max_job_retirement_time: int = 3600
-    """Seconds a running job may keep running after a drain/rollout starts (MAXJOBRETIREMENTTIME)."""
     drain_margin: int = 60
     """Extra seconds beyond MAXJOBRETIREMENTTIME for the startd to vacate and the master to exit."""
     startd_noclaim_shutdown: int = 1200
@@ -333,8 +336,6 @@ class JoinOptions:
         parse_host_port(self.collector, "--collector")
         if not isinstance(self.settings, ClusterSettings):
             raise ConfigError(f"settings: {type(self.settings).__name__} is not ClusterSettings")
-        if self.max_job_retirement_time < 0:
-            raise ConfigError(f"max_job_retirement_time: {self.max_job_retirement_time} must be >= 0")
         if self.drain_margin < 0:
             raise ConfigError(f"drain_margin: {self.drain_margin} must be >= 0")
         if self.reserved_memory_mb < 0:
@@ -364,7 +365,7 @@ class JoinOptions:
     @property
     def termination_grace_period(self) -> int:
         """Pod grace period: the retirement time plus a margin, so the kubelet never kills a retiring job."""
-        return self.max_job_retirement_time + self.drain_margin
+        return self.settings.max_job_retirement_time + self.drain_margin
 
 
 def _validate_trust_domain(value: str) -> None:
