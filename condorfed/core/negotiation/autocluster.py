@@ -28,24 +28,18 @@ JOB_ALWAYS_SIGNIFICANT = frozenset(
 
 def slot_side_references(slot_ads: Iterable[Ad], negotiator_exprs: Iterable[str | None]) -> frozenset[str]:
     """Names the slot side may look up in a job ad: TARGET.x and unscoped x in any slot expression."""
-    seen_text: set[str] = set()
+    # A pool has tens of thousands of slot ads but a handful of distinct expressions: collect the
+    # distinct texts first (an Expr keeps its hash), then parse each once.
+    is_expr = Expr.__instancecheck__  # filter() with a C-level predicate: no bytecode per value
+    texts: set[str] = set()
+    for ad in slot_ads:
+        texts.update(filter(is_expr, ad.lower_items().values()))
+    texts.update(text for text in negotiator_exprs if text)
     names: set[str] = set()
-
-    def scan(text: str) -> None:
-        if text in seen_text:
-            return
-        seen_text.add(text)
-        for scope, name in references(text):
+    for text in texts:
+        for scope, name in references(str(text)):
             if scope != "my":
                 names.add(name)
-
-    for ad in slot_ads:
-        for value in ad.lower_items().values():
-            if isinstance(value, Expr):
-                scan(str(value))
-    for text in negotiator_exprs:
-        if text:
-            scan(text)
     return frozenset(names)
 
 
