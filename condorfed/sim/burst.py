@@ -38,6 +38,7 @@ class BurstController:
         self.memory = ControllerMemory()
         self.last: Decision | None = None
         self._groups: dict[int, JobGroup] = {}
+        self._workers: dict[int, tuple[NodeView, Worker]] = {}  # node id -> (its view, its worker)
 
     def _group(self, key: int, ad: Any, count: int) -> JobGroup:
         g = self._groups.get(key)
@@ -45,10 +46,13 @@ class BurstController:
             g = self._groups[key] = JobGroup.of(ad, 1)
         return replace(g, count=count)
 
-    def decide(self, view: SimView) -> list[SimAction]:
-        clouds = [c.name for c in view.clusters if c.cloud]
-        workers = tuple(
-            Worker(
+    def _worker(self, n: NodeView, last: dict[int, tuple[NodeView, Worker]]) -> Worker:
+        """The collector's record of a registered node, reused while the simulator reuses its view."""
+        hit = last.get(n.id)
+        if hit is not None and hit[0] is n:
+            w = hit[1]
+        else:
+            w = Worker(
                 name=n.name,
                 cluster=n.cluster,
                 cores=n.cpus,
@@ -56,6 +60,14 @@ class BurstController:
                 running_jobs=1 if n.busy_cpus else 0,
                 state=_worker_state(n),
             )
+        self._workers[n.id] = (n, w)
+        return w
+
+    def decide(self, view: SimView) -> list[SimAction]:
+        clouds = [c.name for c in view.clusters if c.cloud]
+        last, self._workers = self._workers, {}
+        workers = tuple(
+            self._worker(n, last)
             for cluster in clouds
             for n in view.nodes_in(cluster)
             if n.state != "booting"  # booting: no startd registered yet

@@ -155,6 +155,8 @@ class Simulation:
         self.nodes: list[Node] = []
         # Per cluster, the nodes not gone yet, by id (in id order): views skip the gone ones.
         self._live: list[dict[int, Node]] = [{} for _ in self.clusters]
+        # The last view of each live node: reused while the node is unchanged (views are frozen).
+        self._views: dict[int, NodeView] = {}
         self.runs: dict[int, Run] = {}
         self._next_run = 0
         self._next_submit = 0
@@ -295,6 +297,7 @@ class Simulation:
         node.state = "gone"
         node.gone_at = now
         self._live[node.cluster].pop(node.id, None)
+        self._views.pop(node.id, None)
         self._set_prov(node.cluster, now, -node.cpus, ready_delta)
         self.node_cost[node.cluster] += node.cpus * c.cost_per_core_hour * (now - node.requested_at) / 3600.0
 
@@ -488,11 +491,20 @@ class Simulation:
             return []
         ids = list(live)
         free = self.free[ids, :2].tolist()
+        cache = self._views
         out = []
         for n, (free_c, free_m) in zip(live.values(), free, strict=True):
             busy_c, busy_m = (n.cpus - free_c, n.memory - free_m) if n.in_pool else (0, 0)
-            out.append(
-                NodeView(
+            v = cache.get(n.id)
+            if (
+                v is None
+                or v.busy_cpus != busy_c
+                or v.busy_memory != busy_m
+                or v.state != n.state
+                or v.idle_since != n.idle_since
+                or v.ready_at != n.ready_at
+            ):
+                v = cache[n.id] = NodeView(
                     n.id,
                     n.name,
                     cluster,
@@ -506,7 +518,7 @@ class Simulation:
                     n.ready_at,
                     n.idle_since,
                 )
-            )
+            out.append(v)
         return out
 
     def _free_slot_ads(self) -> list[tuple[int, Ad]]:
