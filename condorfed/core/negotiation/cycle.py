@@ -164,15 +164,15 @@ def _tuple_getter(names: tuple[str, ...]) -> Callable[[Mapping[str, object]], tu
 
 
 class _RunStart:
-    """The job that starts a run, and a quick test for "has the same autocluster key".
+    """The job that starts a run, and what a following job must show to have the same autocluster key.
 
     The key (:func:`significant_key`) holds the significant values and their types. A job with the
     same key has every attribute the start has among those names, equal and of the same type, and
-    lacks the ones the start lacks. :meth:`same` checks that with one C-level lookup of the present
-    names and one disjointness test for the absent ones; when that fails (the run ends, or a value is
-    stored as None), it compares the full key the way :func:`significant_key` builds it."""
+    lacks the ones the start lacks. :func:`_runs` checks that with one C-level lookup of the present
+    names (``getter``) and one disjointness test for the ``absent`` ones; when that fails (the run
+    ends, or a value is stored as None), :meth:`same_key` compares the full key."""
 
-    __slots__ = ("absent", "base_t", "getter", "key", "present", "present_types")
+    __slots__ = ("absent", "getter", "key", "present", "present_types")
 
     def __init__(self, job: Ad, slot_side: frozenset[str], extra: tuple[str, ...]) -> None:
         self.key = key = significant_key(job, slot_side, extra)
@@ -183,17 +183,7 @@ class _RunStart:
         self.present_types = tuple(map(type, self.present))
         self.absent = frozenset(n for n, v in pairs if v is None)
 
-    def same(self, values: Mapping[str, object]) -> bool:
-        try:
-            vals = self.getter(values)
-        except KeyError:
-            return self._same_key(values.get)
-        same_present = vals == self.present and tuple(map(type, vals)) == self.present_types
-        if same_present and values.keys().isdisjoint(self.absent):
-            return True
-        return self._same_key(values.get)
-
-    def _same_key(self, get: Callable[[str], object]) -> bool:
+    def same_key(self, get: Callable[[str], object]) -> bool:
         """The plain comparison: the significant values (None where missing) and their types."""
         base_t, names, run_vals, run_more, run_types, run_more_types = self.key
         vals = tuple(map(get, base_t))
@@ -215,14 +205,22 @@ def _runs(
     runs: list[list[int]] = []
     run: list[int] = []
     start: _RunStart | None = None
+    getter, present, types, absent = _tuple_getter(()), (), (), frozenset[str]()
     for i in idx:
-        job = jobs[i]
-        if start is not None and start.same(job.lower_items()):
-            run.append(i)
-            continue
-        if run:
+        values = jobs[i].lower_items()
+        if start is not None:
+            # The quick test is inlined: this loop runs once per idle job.
+            try:
+                vals = getter(values)
+            except KeyError:
+                vals = None
+            quick = vals == present and tuple(map(type, vals)) == types and values.keys().isdisjoint(absent)
+            if quick or start.same_key(values.get):
+                run.append(i)
+                continue
             runs.append(run)
-        start = _RunStart(job, slot_side, extra)
+        start = _RunStart(jobs[i], slot_side, extra)
+        getter, present, types, absent = start.getter, start.present, start.present_types, start.absent
         run = [i]
     if run:
         runs.append(run)
