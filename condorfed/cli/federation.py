@@ -60,6 +60,9 @@ def init(host_context, kubeconfig, timeout, as_json, **options) -> None:
 @click.option("--host-context", help=_HOST)
 @member_options
 @click.option("--member-namespace", help="Namespace for the startds in the member (default: --namespace).")
+@click.option(
+    "--rotate-token", is_flag=True, help="Replace the member's token (revokes the old; startds roll)."
+)
 @click.option("--wait", is_flag=True, help="Wait for the cluster's startds to reach the host collector.")
 @click.option("--wait-timeout", type=float, default=300.0, show_default=True)
 @_common

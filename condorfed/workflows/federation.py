@@ -159,6 +159,8 @@ class JoinRequest:
     member_namespace: str | None = None
     settings: ClusterSettings = field(default_factory=ClusterSettings)
     """The member's own settings: rendered into its objects and recorded in the registry as given."""
+    rotate_token: bool = False
+    """Mint a new token even if the one in the member's Secret is still good (the old one is revoked)."""
     wait: bool = False
     wait_timeout: float = 300.0
     wait_interval: float = 5.0
@@ -224,7 +226,7 @@ def join(
             "re-run condorfed init"
         )
     previous = registry.members.get(req.cluster)
-    token = _existing_token(
+    token = None if req.rotate_token else _existing_token(
         member, member_ns, STARTD_TOKEN_SECRET, STARTD_TOKEN_KEY, pool_key, opts.identity, effects,
         lifetime=req.settings.token_lifetime, revoked=registry.revoked_token_ids,
     )  # fmt: skip

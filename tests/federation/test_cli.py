@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 
 import pytest
 
 from condorfed.cli.main import main
+from condorfed.core.render.render import TOKEN_HASH, token_hash
 
 HOST = ("--host-context", "host")
 MEMBER_A = ("--cluster-context", "member-a")
@@ -126,12 +128,20 @@ def test_join_applies_what_render_join_prints_with_the_same_member_options(clust
     assert code == 0, err
     rendered = [yaml.safe_load(p.read_text()) for p in sorted(out.glob("*.yaml"))]
     assert rendered and not any(o["kind"] == "Secret" for o in rendered)
+    ds = clusters.member_a.get("apps/v1", "DaemonSet", "condorfed-startd", "condor")
+    # The one difference: join knows the token it minted and annotates its identity's digest (a new token
+    # rolls the startds); render join without --include-secrets has no token to digest.
+    token = base64.b64decode(
+        clusters.member_a.get("v1", "Secret", "condorfed-startd-token", "condor")["data"]["token"]
+    )
+    pod_annotations = ds["spec"]["template"]["metadata"]["annotations"]
+    assert pod_annotations.pop(TOKEN_HASH) == token_hash(token.decode())
     for obj in rendered:
         live = clusters.member_a.get(obj["apiVersion"], obj["kind"], obj["metadata"]["name"],
                                      obj["metadata"].get("namespace", ""))  # fmt: skip
         assert live is not None, obj["metadata"]["name"]
+        live = ds if obj["kind"] == "DaemonSet" else live
         assert _comparable(live) == _comparable(obj), obj["kind"]
-    ds = clusters.member_a.get("apps/v1", "DaemonSet", "condorfed-startd", "condor")
     assert ds["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 7200 + 60
     config = clusters.member_a.get("v1", "ConfigMap", "condorfed-startd-config", "condor")["data"]
     assert "MAXJOBRETIREMENTTIME = 7200" in config["50-condorfed-startd.conf"]
@@ -143,3 +153,17 @@ def test_join_applies_what_render_join_prints_with_the_same_member_options(clust
         86400,
         True,
     )
+
+
+def test_join_rotate_token_mints_a_new_token_and_rolls_the_startds(clusters, capsys, kc):
+    run(capsys, "init", *HOST, "--collector-address", "127.0.0.1", *kc)
+    code, out, _ = run(capsys, "join", "cluster-a", *MEMBER_A, *HOST, "--json", *kc)
+    assert code == 0 and json.loads(out)["token"] == "minted"
+    ds = clusters.member_a.get("apps/v1", "DaemonSet", "condorfed-startd", "condor")
+    before = ds["spec"]["template"]["metadata"]["annotations"][TOKEN_HASH]
+    code, out, _ = run(capsys, "join", "cluster-a", *MEMBER_A, *HOST, "--json", *kc)
+    assert code == 0 and json.loads(out)["token"] == "reused"
+    code, out, _ = run(capsys, "join", "cluster-a", *MEMBER_A, *HOST, "--rotate-token", "--json", *kc)
+    assert code == 0 and json.loads(out)["token"] == "minted" and "eyJ" not in out
+    ds = clusters.member_a.get("apps/v1", "DaemonSet", "condorfed-startd", "condor")
+    assert ds["spec"]["template"]["metadata"]["annotations"][TOKEN_HASH] != before

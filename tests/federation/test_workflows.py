@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 
 import pytest
@@ -11,6 +12,7 @@ from condorfed.adapters.htcondor_collector import StaticStartdReader
 from condorfed.core import idtoken
 from condorfed.core.classads import Ad
 from condorfed.core.render.options import ClusterSettings, InitOptions
+from condorfed.core.render.render import CONFIG_HASH, TOKEN_HASH, token_hash
 from condorfed.errors import ClusterError, ConfigError, PoolError
 from condorfed.workflows import federation as fed
 from condorfed.workflows.federation_registry import REGISTRY_CONFIGMAP
@@ -425,3 +427,71 @@ def test_init_and_join_keep_the_policy_that_policy_apply_wrote(joined, connector
     assert policy_files() == applied
     fed.join(req("cluster-b", "member-b"), connector=connector, effects=effects)
     assert policy_files() == applied
+
+
+# ------------------------------------------------------------------------------------------ token rotation
+
+
+def startd_pod_annotations(emu) -> dict[str, str]:
+    ds = emu.get("apps/v1", "DaemonSet", "condorfed-startd", NS)
+    return ds["spec"]["template"]["metadata"]["annotations"]
+
+
+JOINED = {"labels": {"site": "geneva"}, "weight": 2.0, "max_cores": 64}  # what the `joined` fixture asked
+
+
+def test_the_startd_pod_template_names_its_token_by_a_digest_of_its_id(joined):
+    annotations = startd_pod_annotations(joined.member_a)
+    token = member_token(joined.member_a)
+    assert annotations[TOKEN_HASH] == token_hash(token)
+    jti = idtoken.decode_unverified(token)[1]["jti"]
+    dumped = json.dumps(joined.member_a.get("apps/v1", "DaemonSet", "condorfed-startd", NS))
+    assert token not in dumped and token.split(".")[2] not in dumped and jti not in dumped
+
+
+@pytest.mark.parametrize(
+    ("case", "change"),
+    [
+        ("--rotate-token", {"rotate_token": True}),
+        ("new token lifetime", {"token_lifetime": 30 * 86400}),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_a_rotated_token_rolls_the_startds_and_a_rerun_writes_nothing(
+    joined, connector, effects, case, change
+):
+    before = startd_pod_annotations(joined.member_a)
+    old_jti = idtoken.decode_unverified(member_token(joined.member_a))[1]["jti"]
+    result = fed.join(req(**JOINED, **change), connector=connector, effects=effects)
+    assert result.token == "minted"
+    after = startd_pod_annotations(joined.member_a)
+    new = member_token(joined.member_a)
+    assert after[TOKEN_HASH] == token_hash(new) != before[TOKEN_HASH]
+    assert after[CONFIG_HASH] == before[CONFIG_HASH]  # only the token changed
+    assert f'jti =?= "{old_jti}"' in revocation(joined)
+    # The same join again: the new token is reused, nothing is written anywhere.
+    snapshots = (joined.host.snapshot(), joined.member_a.snapshot())
+    writes = (len(joined.host.writes), len(joined.member_a.writes))
+    again = fed.join(req(**JOINED, **{k: v for k, v in change.items() if k != "rotate_token"}),
+                     connector=connector, effects=effects)  # fmt: skip
+    assert again.token == "reused" and {c.action for c in again.changes} == {"unchanged"}
+    assert (joined.host.snapshot(), joined.member_a.snapshot()) == snapshots
+    assert (len(joined.host.writes), len(joined.member_a.writes)) == writes
+    assert startd_pod_annotations(joined.member_a)[TOKEN_HASH] == after[TOKEN_HASH]
+
+
+def test_a_token_near_expiry_is_reissued_on_rerun_and_rolls_the_startds(clusters, connector, effects):
+    do_init(clusters, connector, effects)
+    fed.join(req(token_lifetime=2 * 86400), connector=connector, effects=effects)
+    before = startd_pod_annotations(clusters.member_a)[TOKEN_HASH]
+    # Half a day later the token still has more than a day left: kept, nothing rolls.
+    later = dataclasses.replace(effects, now=lambda: effects.now() + 43200)
+    assert fed.join(req(token_lifetime=2 * 86400), connector=connector, effects=later).token == "reused"
+    assert startd_pod_annotations(clusters.member_a)[TOKEN_HASH] == before
+    # A day and a half later it is within a day of expiring: re-issued, and the DaemonSet rolls.
+    late = dataclasses.replace(effects, now=lambda: effects.now() + 1.5 * 86400)
+    assert fed.join(req(token_lifetime=2 * 86400), connector=connector, effects=late).token == "minted"
+    assert startd_pod_annotations(clusters.member_a)[TOKEN_HASH] == token_hash(
+        member_token(clusters.member_a)
+    )
+    assert startd_pod_annotations(clusters.member_a)[TOKEN_HASH] != before

@@ -91,3 +91,27 @@ def test_values_schema_rejects_bad_values(override: dict, needle: str, helm_temp
     with pytest.raises(AssertionError, match="helm render failed") as info:
         helm_template(CHART, "condor", values)
     assert needle in str(info.value)
+
+
+def test_chart_token_hash_value_matches_join_with_a_token(helm_template) -> None:
+    # `join` annotates the digest of the token it mounts; the chart does the same from tokenSecret.hash.
+    from condorfed.core import idtoken
+    from condorfed.core.render import RenderedSecrets
+    from condorfed.core.render.render import TOKEN_HASH, token_hash
+
+    opts = JOIN_CASES["cloud-labels-limits"]
+    claims = idtoken.make_claims(
+        identity=opts.identity,
+        trust_domain=opts.trust_domain,
+        authz=["READ"],
+        issued_at=1,
+        token_id="ef" * 16,
+    )
+    token = idtoken.mint(claims, b"k" * 32)
+    cli = _by_kind_name(render_join(opts, RenderedSecrets(member_token=token)))
+    values = chart_values(opts)
+    values["tokenSecret"] = {**values["tokenSecret"], "hash": token_hash(token)}
+    chart = _by_kind_name(helm_template(CHART, opts.namespace, values))
+    ds = ("DaemonSet", "condorfed-startd")
+    assert chart[ds]["spec"] == cli[ds]["spec"]
+    assert chart[ds]["spec"]["template"]["metadata"]["annotations"][TOKEN_HASH] == token_hash(token)

@@ -5,11 +5,24 @@ from __future__ import annotations
 import kubernetes_validate
 import pytest
 
+from condorfed.core import idtoken
 from condorfed.core.render import RenderedSecrets, render_init, render_join
 
 from .conftest import INIT_CASES, JOIN_CASES, K8S_VERSION
 
-SECRETS = RenderedSecrets(pool_signing_key=b"\x8e\x9c\xce\x8b" * 8, member_token="a.b.c")
+POOL_KEY = b"\x8e\x9c\xce\x8b" * 8
+# A real token: the renderer reads its jti for the DaemonSet's token-hash annotation.
+TOKEN = idtoken.mint(
+    idtoken.make_claims(
+        identity="cluster-a",
+        trust_domain="condorfed.local",
+        authz=("READ",),
+        issued_at=1_700_000_000,
+        token_id="ab" * 16,
+    ),
+    POOL_KEY,
+)
+SECRETS = RenderedSecrets(pool_signing_key=POOL_KEY, member_token=TOKEN)
 
 
 def _ids(objs: list[dict]) -> list[str]:

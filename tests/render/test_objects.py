@@ -208,3 +208,41 @@ def test_schedd_exposed_only_on_request() -> None:
     (public,) = [o for o in exposed if o["metadata"]["name"] == "condorfed-schedd-public"]
     assert public["spec"]["type"] == "LoadBalancer"
     assert public["spec"]["selector"] == {"app.kubernetes.io/name": "condorfed-schedd"}
+
+
+def test_the_token_hash_annotation_names_the_token_only_when_it_is_rendered() -> None:
+    from condorfed.core.render.render import CONFIG_HASH, TOKEN_HASH, token_hash
+
+    opts = JOIN_CASES["onprem-defaults"]
+    without = _pod(render_join(opts))["metadata"]["annotations"]
+    with_token = _pod(render_join(opts, RenderedSecrets(member_token=TOKEN)))["metadata"]["annotations"]
+    assert TOKEN_HASH not in without
+    assert with_token[TOKEN_HASH] == token_hash(TOKEN)
+    assert with_token[CONFIG_HASH] == without[CONFIG_HASH]
+    jti = idtoken.decode_unverified(TOKEN)[1]["jti"]
+    assert len(with_token[TOKEN_HASH]) == 16 and with_token[TOKEN_HASH] not in (TOKEN, jti)
+
+
+def _token(jti: str, issued_at: int = 1_800_000_000, key: bytes = b"k" * 32) -> str:
+    claims = idtoken.make_claims(
+        identity="cluster-a",
+        trust_domain="condorfed.local",
+        authz=["READ"],
+        issued_at=issued_at,
+        token_id=jti,
+    )
+    return idtoken.mint(claims, key)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        pytest.param(_token("ab" * 16), _token("ab" * 16, issued_at=1), True, id="same-jti-same-hash"),
+        pytest.param(_token("ab" * 16), _token("cd" * 16), False, id="new-jti-new-hash"),
+        pytest.param(_token("ab" * 16), _token("ab" * 16, key=b"x" * 32), True, id="identity-not-signature"),
+    ],
+)  # fmt: skip
+def test_token_hash_follows_the_token_id(a: str, b: str, same: bool) -> None:
+    from condorfed.core.render.render import token_hash
+
+    assert (token_hash(a) == token_hash(b)) is same

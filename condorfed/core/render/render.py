@@ -17,6 +17,7 @@ from typing import Any
 import jinja2
 import yaml
 
+from condorfed.core import idtoken
 from condorfed.core.render import options as o
 from condorfed.core.render.options import InitOptions, JoinOptions, RenderedSecrets, SecretRef
 
@@ -35,6 +36,8 @@ STARTD_SCRIPTS = {
 }
 SAFE_TO_EVICT = "cluster-autoscaler.kubernetes.io/safe-to-evict"
 CONFIG_HASH = "condorfed.io/config-hash"
+# Digest of the mounted IDTOKEN's identity: a new token rolls the startds (they copy it at start).
+TOKEN_HASH = "condorfed.io/token-hash"
 GUARD_ROLE = "condorfed-startd-node-guard"
 _PSA = "pod-security.kubernetes.io/"
 _DAEMON_READY = "[ \"$(condor_who -wait:5 '{e}' -af '{e}' | tr -d '[:space:]')\" = true ]"
@@ -81,6 +84,17 @@ def startd_scripts() -> dict[str, str]:
 def config_hash(*texts: str) -> str:
     """First 16 hex digits of SHA-256 over the texts: a pod-template annotation that rolls pods on change."""
     return hashlib.sha256("".join(texts).encode("utf-8")).hexdigest()[:16]
+
+
+def token_hash(token: str) -> str:
+    """Digest of a token's identity, its ``jti`` (issuer, subject and times for a token without one).
+
+    Never of the token itself: the annotation is readable by anyone who can read the DaemonSet.
+    """
+    _, claims = idtoken.decode_unverified(token)
+    jti = claims.get("jti")
+    fields = ("jti", jti) if jti else tuple(str(claims.get(k, "")) for k in ("iss", "sub", "iat", "exp"))
+    return config_hash("\0".join(map(str, fields)))
 
 
 def _b64(data: bytes | str) -> str:
@@ -144,12 +158,18 @@ def startd_config(opts: JoinOptions) -> str:
     )
 
 
-def join_context(opts: JoinOptions) -> dict[str, Any]:
-    """Template values for the member objects (also what the Helm chart's values map to)."""
+def join_context(opts: JoinOptions, token: str | None = None) -> dict[str, Any]:
+    """Template values for the member objects (also what the Helm chart's values map to).
+
+    With the member ``token`` the pod template also carries :data:`TOKEN_HASH`, so replacing the token
+    rolls the startds; without it (objects printed for GitOps, no token yet) it is left out.
+    """
     config = startd_config(opts)
     scripts = startd_scripts()
     selector = {"app.kubernetes.io/name": o.STARTD_NAME, "condorfed.io/cluster": opts.cluster}
     annotations = {CONFIG_HASH: config_hash(config, *(scripts[k] for k in sorted(scripts)))}
+    if token:
+        annotations[TOKEN_HASH] = token_hash(token)
     if opts.safe_to_evict_annotation:
         annotations[SAFE_TO_EVICT] = "false"
     margin = opts.drain_margin
@@ -201,9 +221,10 @@ def render_join(opts: JoinOptions, secrets: RenderedSecrets | None = None) -> li
     """Member-cluster objects for `condorfed join`, in apply order.
 
     Namespace, ServiceAccount, (guard ClusterRole/Binding), (token Secret), ConfigMaps, DaemonSet.
-    The token Secret is included only when ``secrets.member_token`` is given.
+    The token Secret, and the DaemonSet's token-hash annotation, only when ``secrets.member_token`` is
+    given.
     """
-    ctx = join_context(opts)
+    ctx = join_context(opts, secrets.member_token if secrets is not None else None)
     objs = _objects("member/namespace.yaml.j2", **ctx)
     objs += _objects("member/serviceaccount.yaml.j2", **ctx)
     if ctx["guard"]:
