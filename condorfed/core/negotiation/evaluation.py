@@ -23,6 +23,7 @@ import classad2
 import numpy as np
 
 from condorfed.core.classads.values import ERROR, UNDEFINED, Ad, Expr
+from condorfed.core.negotiation.content import ContentClasses, distinct
 from condorfed.core.negotiation.pool import RESOURCES, SlotPool
 from condorfed.core.negotiation.refs import rewrite_unscoped
 
@@ -120,17 +121,17 @@ class Classad2Evaluator:
     name = "classad2"
 
     def __init__(self) -> None:
-        self._jobs: dict[int, tuple[Ad, classad2.ClassAd]] = {}
+        self._jobs: dict[int, tuple[Ad, dict, classad2.ClassAd]] = {}
         self._slots: dict[tuple, classad2.ClassAd] = {}
 
     def _job_classad(self, ad: Ad) -> classad2.ClassAd:
         hit = self._jobs.get(id(ad))
-        if hit is not None and hit[0] is ad:
-            return hit[1]
+        if hit is not None and hit[0] is ad and hit[1] == ad.lower_items():  # not edited since
+            return hit[2]
         if len(self._jobs) > 256:
             self._jobs.clear()
         c = _to_classad(ad)
-        self._jobs[id(ad)] = (ad, c)
+        self._jobs[id(ad)] = (ad, dict(ad.lower_items()), c)
         return c
 
     def _slot_classad(self, rows: SlotRows, k: int) -> classad2.ClassAd:
@@ -317,10 +318,108 @@ def _typed(values: np.ndarray) -> np.ndarray:
     return values
 
 
+# ---- once per content class ---------------------------------------------------------------------
+POOR_SHARING = 4  # more than one new class per this many rows: evaluate the rows as they are
+
+
+class ContentEvaluator:
+    """Evaluates an expression once per *content class* of the slot rows (slots whose attributes the
+    expression can read are equal: see content.py) with ``inner``, and gathers. Each class's result
+    is remembered in the pool for the job ad, so later calls (and cycles) evaluate only classes they
+    have not met: a persistent pool (the simulator's, the controller's) re-evaluates almost nothing
+    as claims come and go. Expressions without a plan (``time()``, ``eval()``, ...) and one-cycle
+    pools go to ``inner`` as they are."""
+
+    def __init__(self, inner: Evaluator) -> None:
+        self.inner = inner
+        self.name = inner.name  # the same answers: caches keyed by name may be shared
+
+    def truth(self, expr: str, my: Ad | SlotRows, target: Ad | SlotRows) -> np.ndarray:
+        return self._evaluate(expr, my, target, None)
+
+    def number(self, expr: str, my: Ad | SlotRows, target: Ad | SlotRows, default: float) -> np.ndarray:
+        return self._evaluate(expr, my, target, default)
+
+    def _direct(self, expr: str, my: Ad | SlotRows, target: Ad | SlotRows, default: float | None):
+        if default is None:
+            return self.inner.truth(expr, my, target)
+        return self.inner.number(expr, my, target, default)
+
+    def _on(self, expr: str, rows: SlotRows, job: Ad, slot_is_my: bool, default: float | None) -> np.ndarray:
+        """``inner`` on ``rows`` as given, the slot on its side."""
+        if slot_is_my:
+            return self._direct(expr, rows, job, default)
+        return self._direct(expr, job, rows, default)
+
+    def _evaluate(self, expr: str, my: Ad | SlotRows, target: Ad | SlotRows, default: float | None):
+        slot_is_my = isinstance(my, SlotRows)
+        rows, job = (my, target) if slot_is_my else (target, my)
+        if not isinstance(rows, SlotRows) or not isinstance(job, Ad) or len(rows) < 2:
+            return self._direct(expr, my, target, default)
+        pool = rows.pool
+        if not pool.cache_matches:
+            # A pool that lives one cycle gains little: a vectorized pass over all rows costs about
+            # what evaluating a few dozen class representatives pair by pair does.
+            return self._on(expr, rows, job, slot_is_my, default)
+        classes = ContentClasses.of(pool)
+        memo = classes.memo(job)
+        plan = memo.plan(pool, expr, slot_is_my)
+        if plan.attrs is None:
+            return self._on(expr, rows, job, slot_is_my, default)
+        if not plan.shape:
+            return self._by_class(expr, rows, job, slot_is_my, plan.attrs, default)
+        # Slots of different shapes (a START per cluster) read different attributes: class each
+        # shape on its own attributes, so one shape reading a per-machine value spoils only itself.
+        idx = np.asarray(rows.rows, dtype=np.int64)
+        shapes = classes.class_ids(pool, plan.shape, idx)
+        present, rep, index = distinct(shapes, classes.count(plan.shape))
+        if len(present) == 1:
+            attrs = memo.shape_attrs(pool, expr, slot_is_my, plan, int(present[0]), int(idx[0]))
+            return self._by_class(expr, rows, job, slot_is_my, attrs, default)
+        out = np.empty(len(idx), dtype=bool if default is None else np.float64)
+        for k, shape_id in enumerate(present.tolist()):
+            sel = np.flatnonzero(index == k)
+            attrs = memo.shape_attrs(pool, expr, slot_is_my, plan, shape_id, int(idx[rep[k]]))
+            part = SlotRows(pool, idx[sel], {r: np.asarray(c)[sel] for r, c in rows.overrides.items()})
+            out[sel] = self._by_class(expr, part, job, slot_is_my, attrs, default)
+        return out
+
+    def _by_class(
+        self, expr: str, rows: SlotRows, job: Ad, slot_is_my: bool, attrs: tuple[str, ...] | None, default
+    ) -> np.ndarray:
+        """Evaluate once per content class of ``rows`` on ``attrs`` (results remembered per job)."""
+        pool = rows.pool
+        classes = ContentClasses.of(pool)
+        if attrs is None or classes.poor_sharing(pool, attrs) or len(rows) < 2:
+            return self._on(expr, rows, job, slot_is_my, default)
+        idx = np.asarray(rows.rows, dtype=np.int64)
+        over = {r: np.asarray(c, dtype=np.float64) for r, c in rows.overrides.items() if r in attrs}
+        ids = classes.override_ids(pool, attrs, idx, over) if over else classes.class_ids(pool, attrs, idx)
+        n_classes = classes.count(attrs)
+        dtype = bool if default is None else np.float64
+        res = classes.memo(job).results_for((expr, slot_is_my, default, attrs), n_classes, dtype)
+        present, rep, index = distinct(ids, n_classes)
+        if len(idx) >= 256 and len(present) * POOR_SHARING > len(idx):
+            # Hardly two rows alike (a per-machine attribute such as KeyboardIdle is read): evaluating
+            # the rows as given is cheaper than picking representatives; stop classifying for them.
+            classes.note_poor_sharing(pool, attrs)
+            values = self._on(expr, rows, job, slot_is_my, default)
+            res.values[present] = values[rep]
+            res.known[present] = True
+            return values
+        todo = ~res.known[present]
+        if todo.any():
+            pick = rep[todo]
+            sub = SlotRows(pool, idx[pick], {r: np.asarray(c)[pick] for r, c in rows.overrides.items()})
+            res.values[present[todo]] = self._on(expr, sub, job, slot_is_my, default)
+            res.known[present[todo]] = True
+        return res.values[present][index]
+
+
 def default_evaluator() -> Evaluator:
-    """Vectorized (with classad2 for a handful of rows) when the compiled ClassAd module is there,
-    else classad2 alone."""
+    """Once per content class, vectorized (with classad2 for a handful of rows) when the compiled
+    ClassAd module is there, else classad2 alone."""
     try:
-        return HybridEvaluator()
+        return ContentEvaluator(HybridEvaluator())
     except (ImportError, AttributeError):
-        return Classad2Evaluator()
+        return ContentEvaluator(Classad2Evaluator())
