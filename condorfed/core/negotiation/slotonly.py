@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from condorfed.core.classads.values import Ad, Expr
+from condorfed.core.negotiation.content import slot_attr_texts
 from condorfed.core.negotiation.evaluation import Evaluator, SlotRows
 from condorfed.core.negotiation.pool import SlotPool
 from condorfed.core.negotiation.refs import _tokens, references
@@ -112,21 +113,6 @@ def _covers_pool(rows: np.ndarray, n: int) -> bool:
 RESOURCE_NAMES = frozenset({"cpus", "memory", "disk", "gpus"})
 
 
-def _slot_attr_texts(pool: SlotPool, name: str) -> tuple[str, ...]:
-    """Distinct expression texts the live slot ads give attribute ``name`` (cached per pool layout)."""
-    memo = pool.slot_expr_info
-    key = (pool.structure_version, "texts", name)
-    hit = memo.get(key)
-    if hit is None:
-        texts = set()
-        for i in np.flatnonzero(pool.alive).tolist():
-            v = pool.ads[i].lower_items().get(name)
-            if isinstance(v, Expr):
-                texts.add(str(v))
-        hit = memo[key] = tuple(sorted(texts))
-    return hit
-
-
 def _reachable_refs(pool: SlotPool, expr: str, job: Ad, my_is_slot: bool) -> Iterator[tuple[str, bool]]:
     """Every (attribute name, on the slot side?) that ``expr`` can read, directly or through attribute
     values of either ad that are expressions (an unscoped name may resolve on either side: Old-ClassAd
@@ -149,7 +135,7 @@ def _reachable_refs(pool: SlotPool, expr: str, job: Ad, my_is_slot: bool) -> Ite
             for on_slot in sides:
                 yield name, on_slot
                 if on_slot:
-                    stack.extend((t, True) for t in _slot_attr_texts(pool, name))
+                    stack.extend((t, True) for t in slot_attr_texts(pool, name))
                 else:
                     v = job_values.get(name)
                     if isinstance(v, Expr):
@@ -256,7 +242,7 @@ def _readable_job_names(pool: SlotPool, expr: str, job: Ad) -> tuple[str, ...] |
         todo = [expr]
         while todo:
             for _, name in references(todo.pop()):
-                for t in _slot_attr_texts(pool, name):
+                for t in slot_attr_texts(pool, name):
                     if t not in texts:
                         texts.add(t)
                         todo.append(t)
