@@ -121,6 +121,9 @@ def init(
                 "unjoin them before changing it"
             )
     pool_key = _read_pool_key(host, opts.namespace) or idtoken.pool_key_file_bytes(effects.random_bytes(32))
+    now = effects.now()
+    if registry is not None:
+        registry = registry.trim_revoked(now)
     full = dataclasses.replace(
         opts,
         joined_members=tuple(
@@ -136,7 +139,7 @@ def init(
 
     def record(current: Registry | None) -> Registry:
         base = current or Registry(namespace=opts.namespace, init={})
-        return dataclasses.replace(base, init=init_record(opts))
+        return dataclasses.replace(base.trim_revoked(now), init=init_record(opts))
 
     before = read_registry(host, opts.namespace)
     after = update_registry(host, opts.namespace, record)
@@ -234,7 +237,8 @@ def join(
     if token is None:
         lifetime = req.settings.token_lifetime
         token = _mint(pool_key, opts.identity, opts.trust_domain, MEMBER_AUTHZ, lifetime, effects)
-    token_id = idtoken.decode_unverified(token)[1]["jti"]
+    claims = idtoken.decode_unverified(token)[1]
+    token_id, now = claims["jti"], effects.now()
     member_objects = ordered(render_join(opts, RenderedSecrets(member_token=token)))
     entry = Member(
         name=req.cluster,
@@ -246,11 +250,14 @@ def join(
         phase="Joined",
         settings=req.settings,
         token_id=token_id,
+        token_expires_at=claims.get("exp"),
     )
     member_steps = plan(member, member_objects)
     # A token replaced by a fresh one (expired, or another lifetime) is revoked with the new entry.
     stale = previous.token_id if previous and previous.token_id != token_id else ""
-    future = registry.with_member(entry).without_member("", revoke=stale)
+    stale_expiry = previous.token_expiry_bound(now) if previous and stale else None
+    future = registry.with_member(entry).without_member("", revoke=stale, expires_at=stale_expiry)
+    future = future.trim_revoked(now)
     dry_run(member, member_steps, what=f"join {req.cluster!r}")
     dry_run(host, plan(host, _host_config_objects(host, future)), what=f"join {req.cluster!r} (host config)")
 
@@ -261,15 +268,15 @@ def join(
     latest: Registry | None = registry
     if previous != entry or stale:
         pending = dataclasses.replace(entry, phase="Joining") if unfinished else entry
-        latest = _record_member(host, req.namespace, pending, revoke=stale)
+        latest = _record_member(host, req.namespace, pending, now, revoke=stale, expires_at=stale_expiry)
     try:
         changes += execute(member, member_steps, what=f"join {req.cluster!r}")
     except ClusterError:
         if new_entry:
-            _forget_member(host, req.namespace, req.cluster)
+            _forget_member(host, req.namespace, req.cluster, now)
         raise
     if unfinished:
-        latest = _record_member(host, req.namespace, entry)
+        latest = _record_member(host, req.namespace, entry, now)
     # From the registry as written, so members another join added meanwhile keep their ALLOW lines.
     host_steps = plan(host, _host_config_objects(host, latest or future))
     changes += execute(host, host_steps, what=f"join {req.cluster!r} (host config)")
@@ -348,10 +355,12 @@ def unjoin(
         if not force:
             raise
         cleanup = f"skipped: {exc}"
-    future = (read_registry(host, namespace) or registry).without_member(cluster, revoke=entry.token_id)
+    now = effects.now()
+    revoke = {"revoke": entry.token_id, "expires_at": entry.token_expiry_bound(now)}
+    future = (read_registry(host, namespace) or registry).without_member(cluster, **revoke).trim_revoked(now)
     host_steps = plan(host, _host_config_objects(host, future))
     changes += execute(host, host_steps, what=f"unjoin {cluster!r} (host config)")
-    _forget_member(host, namespace, cluster, revoke=entry.token_id)
+    _forget_member(host, namespace, cluster, now, **revoke)
     changes.append(Change(host.context, f"registry member {cluster}", "delete"))
     return UnjoinResult(cluster, cleanup, entry.token_id, changes)
 
@@ -476,21 +485,36 @@ def _live_policy(host: ClusterClient, namespace: str) -> dict[str, str]:
 
 
 def _record_member(
-    host: ClusterClient, namespace: str, entry: Member, *, revoke: str = ""
+    host: ClusterClient,
+    namespace: str,
+    entry: Member,
+    now: float,
+    *,
+    revoke: str = "",
+    expires_at: int | None = None,
 ) -> Registry | None:
     def change(current: Registry | None) -> Registry | None:
         if current is None:
             raise ClusterError(f"context {host.context!r}: the registry disappeared during join")
-        return current.with_member(entry).without_member("", revoke=revoke)
+        revoked = current.with_member(entry).without_member("", revoke=revoke, expires_at=expires_at)
+        return revoked.trim_revoked(now)
 
     return update_registry(host, namespace, change)
 
 
-def _forget_member(host: ClusterClient, namespace: str, name: str, *, revoke: str = "") -> None:
+def _forget_member(
+    host: ClusterClient,
+    namespace: str,
+    name: str,
+    now: float,
+    *,
+    revoke: str = "",
+    expires_at: int | None = None,
+) -> None:
     def change(current: Registry | None) -> Registry | None:
         if current is None:
             return None
-        return current.without_member(name, revoke=revoke)
+        return current.without_member(name, revoke=revoke, expires_at=expires_at).trim_revoked(now)
 
     update_registry(host, namespace, change)
 

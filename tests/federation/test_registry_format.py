@@ -21,8 +21,8 @@ from condorfed.workflows.federation_registry import REGISTRY_CONFIGMAP, REGISTRY
 NS = "condor"
 OLD = json.loads((Path(__file__).parent / "data" / "registry-before-cluster-settings.json").read_text())
 OLD_MEMBER = json.loads(OLD["member.cluster-a.json"])
-# Fields ClusterSettings gained after the old format (absent from old records: they take their default).
-NEW_SETTINGS = {"max_job_retirement_time": 3600}
+# Fields a member record gained after the old format (absent from old records: they take their default).
+NEW_FIELDS = {"max_job_retirement_time": 3600, "token_expires_at": None}
 
 OLD_SETTINGS = ClusterSettings(
     cloud=True,
@@ -55,7 +55,7 @@ def test_an_old_member_record_loads_into_cluster_settings():
 
 def test_a_loaded_old_record_is_written_back_in_the_same_flat_format():
     # Same keys and values as before, plus only the fields added since (at their defaults).
-    assert Member.from_json(OLD_MEMBER, "fixture").to_json() == OLD_MEMBER | NEW_SETTINGS
+    assert Member.from_json(OLD_MEMBER, "fixture").to_json() == OLD_MEMBER | NEW_FIELDS
 
 
 def test_the_old_registry_configmap_reads_and_round_trips(clusters, connector):
@@ -67,7 +67,8 @@ def test_the_old_registry_configmap_reads_and_round_trips(clusters, connector):
     assert registry.init_options().trust_domain == "cm.example.org"
     data = registry.to_data()
     assert data["init.json"] == OLD["init.json"]
-    assert json.loads(data["member.cluster-a.json"]) == OLD_MEMBER | NEW_SETTINGS
+    assert data["revoked.json"] == OLD["revoked.json"]  # no expiry known: the old format exactly
+    assert json.loads(data["member.cluster-a.json"]) == OLD_MEMBER | NEW_FIELDS
 
 
 def test_status_and_forced_unjoin_work_on_an_old_registry(clusters, connector, effects):
@@ -92,7 +93,9 @@ def test_status_and_forced_unjoin_work_on_an_old_registry(clusters, connector, e
     assert set(after.revoked_token_ids) == {OLD_MEMBER["token_id"], "fedcba9876543210fedcba9876543210"}
 
 
-def test_a_rejoin_over_an_old_format_record_of_the_same_join_writes_nothing(clusters, connector, effects):
+def test_a_rejoin_over_an_old_format_record_only_adds_the_token_expiry_then_writes_nothing(
+    clusters, connector, effects
+):
     fed.init(
         InitOptions(collector_address="cm.example.org", trust_domain="cm.example.org"),
         host_context="host",
@@ -110,10 +113,24 @@ def test_a_rejoin_over_an_old_format_record_of_the_same_join_writes_nothing(clus
     for key in ("server", "kube_system_uid", "joined_at", "token_id"):
         old[key] = live[key]
     put_registry(clusters.host, {**data, "member.cluster-a.json": json.dumps(old, sort_keys=True, indent=1)})
+    # The first re-join records the token's expiry the old record lacked: the registry, nothing else.
+    before = (clusters.host.snapshot(), clusters.member_a.snapshot())
+    result = fed.join(request, connector=connector, effects=effects)
+    assert result.token == "reused"
+    assert {c.action for c in result.changes} == {"unchanged", "update"}
+    assert [c.object for c in result.changes if c.action == "update"] == ["registry member cluster-a"]
+    host_after = clusters.host.snapshot()
+    assert {k for k in host_after if host_after[k] != before[0].get(k)} == {
+        f"ConfigMap {NS}/{REGISTRY_CONFIGMAP}"
+    }
+    assert clusters.member_a.snapshot() == before[1]
+    data = clusters.host.get("v1", "ConfigMap", REGISTRY_CONFIGMAP, NS)["data"]
+    record = json.loads(data["member.cluster-a.json"])
+    assert record == old | NEW_FIELDS | {"token_expires_at": int(effects.now()) + 2592000}
+    # From then on the same join writes nothing.
     before = (clusters.host.snapshot(), clusters.member_a.snapshot())
     writes = (len(clusters.host.writes), len(clusters.member_a.writes))
     result = fed.join(request, connector=connector, effects=effects)
-    assert result.token == "reused"
     assert {c.action for c in result.changes} == {"unchanged"}
     assert (clusters.host.snapshot(), clusters.member_a.snapshot()) == before
     assert (len(clusters.host.writes), len(clusters.member_a.writes)) == writes
