@@ -125,12 +125,13 @@ def _queues(jobs: Sequence[Ad], uid_domain: str | None) -> tuple[dict[str, float
         status = get("jobstatus", IDLE)
         if type(status) is not int:
             status = _status(status)
-        if status != IDLE:
-            if status == RUNNING:
-                sub = _submitter(job, get("accountinggroup"), uid_domain)
-                running[sub] = running.get(sub, 0.0) + _weight(job)
+        if status != IDLE and status != RUNNING:
             continue
-        sub = _submitter(job, get("accountinggroup"), uid_domain)
+        acct = get("accountinggroup")  # submitter_of's first choice, read inline
+        sub = acct if type(acct) is str and acct else submitter_of(job, uid_domain)
+        if status == RUNNING:
+            running[sub] = running.get(sub, 0.0) + _weight(job)
+            continue
         prio, cluster, proc = get("jobprio", 0), get("clusterid", 0), get("procid", 0)
         if type(prio) is int and type(cluster) is int and type(proc) is int:  # the usual case
             key = (-prio, cluster, proc, i)
@@ -146,11 +147,6 @@ def _queues(jobs: Sequence[Ad], uid_domain: str | None) -> tuple[dict[str, float
         keys.sort()
         out[sub] = [k[3] for k in keys]
     return running, out
-
-
-def _submitter(job: Ad, acct: object, uid_domain: str | None) -> str:
-    """:func:`submitter_of`, with the common case (a plain AccountingGroup string) read inline."""
-    return acct if type(acct) is str and acct else submitter_of(job, uid_domain)  # type: ignore[return-value]
 
 
 def _tuple_getter(names: tuple[str, ...]) -> Callable[[Mapping[str, object]], tuple]:
