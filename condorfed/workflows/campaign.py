@@ -123,14 +123,17 @@ class BurstController:
 
     def observe(self, memory: ControllerMemory, now: float) -> ObservedState:
         slots = tuple(self.startds.startd_ads(projection=SLOT_PROJECTION))
+        members = () if self.members is None else self.members()
         return ObservedState(
             usage=None if self.usage is None else self.usage.usage(now),
             idle=group_jobs(self.jobs.idle_jobs()),
-            slots=slots,
+            # Capacity leaves out slots on NotReady nodes; the workers (nodes we hold and pay for,
+            # with their memory and idle clocks) still include them until their ads expire.
+            slots=slots_on_ready_nodes(slots, members, self.node_attr),
             workers=workers_from_slots(slots, self.clusters, self.node_attr),
             running_jobs=self.jobs.running_jobs(),
             memory=memory,
-            members=() if self.members is None else self.members(),
+            members=members,
         )
 
     def tick(self, now: float) -> Decision:
@@ -160,6 +163,40 @@ class BurstController:
             "last": summary,
             "recent": list(self.recent),
         }
+
+
+def slots_on_ready_nodes(
+    slots: Sequence[Ad], members: Sequence[MemberObservation], node_attr: str = NODE_ATTR
+) -> tuple[Ad, ...]:
+    """``slots`` without those on Nodes their member cluster reports NotReady.
+
+    A startd on a node that went NotReady keeps its ads in the collector until they expire
+    (CLASSAD_LIFETIME, 15 minutes by default); counting them as free capacity would hold back a
+    scale-up for that long. A slot's node is its ``node_attr`` (``K8sNodeName``), else its
+    ``Machine`` (or that host name's first label); only members that answered are consulted, and a
+    node the member does not list is kept (the collector, not an absent Node, is the evidence).
+    """
+    down: dict[str, set[str]] = {}
+    for member in members:
+        if member.reachable:
+            names = {n.name for n in member.nodes if not n.ready}
+            if names:
+                down[member.cluster] = names
+    if not down:
+        return tuple(slots)
+
+    def on_ready_node(slot: Ad) -> bool:
+        cluster = slot.get("FedCluster")
+        names = down.get(cluster) if isinstance(cluster, str) else None
+        if not names:
+            return True
+        node = slot.get(node_attr)
+        if isinstance(node, str) and node:
+            return node not in names
+        machine = slot.get("Machine")
+        return not (isinstance(machine, str) and (machine in names or machine.split(".", 1)[0] in names))
+
+    return tuple(s for s in slots if on_ready_node(s))
 
 
 def campaign_status(store: StateStore) -> dict[str, Any]:
