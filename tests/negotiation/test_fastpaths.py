@@ -13,6 +13,7 @@ import pytest
 from condorfed.core.classads.values import UNDEFINED, Ad, Expr
 from condorfed.core.fairshare import UsageState
 from condorfed.core.negotiation import NegotiatorConfig, SlotPool, cycle, default_evaluator, negotiate
+from condorfed.core.negotiation import pool as pool_mod
 from condorfed.core.negotiation.autocluster import significant_key
 from condorfed.core.negotiation.cycle import _runs
 from condorfed.core.negotiation.evaluation import SlotRows
@@ -205,3 +206,40 @@ def test_negotiate_pauses_the_cyclic_gc_and_restores_its_state(enabled, monkeypa
         (gc.enable if was else gc.disable)()
     assert seen == [False]
     assert len(result.matches) == 2
+
+
+# Slot ads whose values take SlotPool.add's direct paths and its helper paths.
+ODD_SLOTS = {
+    "plain-unclaimed": dict(State="Unclaimed", Cpus=4, Memory=8192, PartitionableSlot=True, Rank=0.0),
+    "claimed-state": dict(State="Claimed", RemoteUser="bob@x", Cpus=1, Rank=1, CurrentRank=2),
+    "preempting-accounting-group": dict(State="Preempting", AccountingGroup="group_a.b", RemoteUser="b@x"),
+    "owner-state-with-remote-user": dict(State="Owner", RemoteOwner="carol@x"),
+    "no-state-remote-owner": dict(RemoteOwner="carol@x", Cpus=2.5),
+    "state-as-expression": dict(State=Expr('"Claimed"'), RemoteUser="dave@x"),
+    "unclaimed-upper-case": dict(State="UNCLAIMED", SlotType="Partitionable"),
+    "bool-and-string-resources": dict(Cpus=True, Memory="4096", Disk=UNDEFINED, GPUs=Expr("1 + 1")),
+    "no-resources": dict(Name=7),
+    "partitionable-as-int": dict(PartitionableSlot=1, SlotType="Static"),
+    "rank-expression": dict(Rank=Expr('TARGET.Owner == "x"'), CurrentRank=0),
+    "rank-above-current": dict(Rank=5, CurrentRank=1.5),
+    "rank-bool": dict(Rank=True, CurrentRank=0),
+    "current-rank-undefined": dict(Rank=1, CurrentRank=UNDEFINED),
+    "huge-int-rank": dict(Rank=2**53 + 1, CurrentRank=float(2**53)),
+}
+
+
+def test_slot_pool_columns_follow_the_slot_helpers():
+    """SlotPool.add reads common values directly; every column must equal what the module's helpers
+    (which define the semantics) say for each ad."""
+    ads = [Ad(attrs) for attrs in ODD_SLOTS.values()]
+    pool = SlotPool(ads)
+    for i, (case, ad) in enumerate(zip(ODD_SLOTS, ads, strict=True)):
+        claimed = pool_mod.slot_is_claimed(ad)
+        assert pool.claimed[i] == claimed, case
+        assert pool.remote[i] == (pool_mod.slot_remote_submitter(ad) if claimed else None), case
+        assert pool.partitionable[i] == pool_mod.slot_is_partitionable(ad), case
+        assert pool.rank_preemptible[i] == pool_mod._may_rank_preempt(ad), case
+        assert pool.names[i] == (ad.get("Name") if isinstance(ad.get("Name"), str) else f"slot#{i}"), case
+        for r in pool_mod.RESOURCES:
+            assert pool.column(r)[i] == pool_mod._num(ad, r, 1.0 if r == "cpus" else 0.0), (case, r)
+            assert pool.has_attr[r][i] == (r in ad), (case, r)
