@@ -19,6 +19,7 @@ import numpy as np
 
 from condorfed.core.classads.values import Ad, Expr
 from condorfed.core.negotiation.config import NegotiatorConfig
+from condorfed.core.negotiation.content import ContentClasses, distinct, slot_attributes_read
 from condorfed.core.negotiation.evaluation import Evaluator, SlotRows
 from condorfed.core.negotiation.pool import MATCH_CACHE_ENTRIES, RESOURCES, MatchCache, SlotPool
 from condorfed.core.negotiation.refs import _tokens, references
@@ -45,6 +46,32 @@ class Candidate:
     request: tuple[float, float, float, float]  # cpus, memory, disk, gpus actually taken
     state: int
     preempting: str | None
+
+
+@dataclass
+class _ClassRows:
+    """A list's judgement of each content class of slots (see content.py), valid where ``known``:
+    whether the job's and the slot's Requirements hold, the three rank keys, the quantized request."""
+
+    known: np.ndarray
+    job_ok: np.ndarray
+    slot_ok: np.ndarray
+    keys: np.ndarray  # (n, 3)
+    req: np.ndarray  # (4, n)
+
+    @classmethod
+    def empty(cls) -> _ClassRows:
+        none = np.zeros(0, bool)
+        return cls(none, none.copy(), none.copy(), np.zeros((0, 3)), np.zeros((4, 0)))
+
+    def fit(self, n: int) -> None:
+        k = n - len(self.known)
+        if k > 0:
+            self.known = np.concatenate([self.known, np.zeros(k, bool)])
+            self.job_ok = np.concatenate([self.job_ok, np.zeros(k, bool)])
+            self.slot_ok = np.concatenate([self.slot_ok, np.zeros(k, bool)])
+            self.keys = np.concatenate([self.keys, np.zeros((k, 3))])
+            self.req = np.concatenate([self.req, np.zeros((4, k))], axis=1)
 
 
 _NOT_JOB_ONLY = frozenset({"target", "other", "parent", "eval"})
@@ -148,6 +175,8 @@ class MatchList:
         self._req_split: str | bool | None = False  # not computed yet
         self._last_keys: dict[int, tuple[float, float, float]] = {}
         self._job_only_memo: dict[str, bool] = {}
+        self._class_plan: tuple[int, tuple[str, ...] | None] | None = None  # (structure_version, attrs)
+        self._class_rows: dict[tuple[tuple[str, ...], bool], _ClassRows] = {}  # (attrs, states?) -> rows
         self._build(preemption_ok)
 
     # ---- evaluation helpers -----------------------------------------------------------------------
@@ -250,6 +279,74 @@ class MatchList:
         post = self._slot_number(cfg.post_job_rank, rows, -FLT_MAX)
         return job_ok, slot_ok, np.column_stack([pre, rank, post])
 
+    def _judge(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(job Requirements, slot Requirements, keys (n, 3), requests (4, n)) for slots ``idx``; in a
+        persistent pool, once per content class of the slots (remembered across cycles)."""
+        attrs = self._attrs_read()
+        if attrs is None:
+            rows = SlotRows(self.pool, idx)
+            job_ok, slot_ok, keys = self._match_and_keys(rows)
+            return job_ok, slot_ok, keys, self._requests(rows)
+        ids = ContentClasses.of(self.pool).class_ids(self.pool, attrs, idx)
+        return self._by_class(attrs, False, ids, idx, {})
+
+    def _judge_states(self, view: SlotRows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``_expansion_values`` once per content class of the p-slot states."""
+        attrs = self._attrs_read()
+        if attrs is None:
+            return self._expansion_values(view)
+        idx = np.asarray(view.rows, dtype=np.int64)
+        over = {r: np.asarray(c, dtype=np.float64) for r, c in view.overrides.items()}
+        ids = ContentClasses.of(self.pool).override_ids(self.pool, attrs, idx, over)
+        job_ok, slot_ok, keys, _ = self._by_class(attrs, True, ids, idx, over)
+        return job_ok, slot_ok, keys
+
+    def _by_class(self, attrs, states: bool, ids: np.ndarray, idx: np.ndarray, over: dict):
+        """Judge one representative row per class not met before, then gather. States (p-slots after
+        k more jobs) keep their own table: their judgement takes shortcuts valid for them alone."""
+        classes = ContentClasses.of(self.pool)
+        memo = self._class_rows.get((attrs, states))
+        if memo is None:
+            memo = self._class_rows[(attrs, states)] = _ClassRows.empty()
+        memo.fit(classes.count(attrs))
+        present, rep, index = distinct(ids, len(memo.known))
+        todo = present[~memo.known[present]]
+        if len(todo):
+            pick = rep[~memo.known[present]]
+            rows = SlotRows(self.pool, idx[pick], {r: c[pick] for r, c in over.items()})
+            if states:
+                memo.job_ok[todo], memo.slot_ok[todo], memo.keys[todo] = self._expansion_values(rows)
+            else:
+                memo.job_ok[todo], memo.slot_ok[todo], memo.keys[todo] = self._match_and_keys(rows)
+                memo.req[:, todo] = self._requests(rows)
+            memo.known[todo] = True
+        pos = present[index]
+        return memo.job_ok[pos], memo.slot_ok[pos], memo.keys[pos], memo.req[:, pos]
+
+    def _attrs_read(self) -> tuple[str, ...] | None:
+        """Every slot attribute the list's expressions can read (None: not only named attributes, or a
+        one-cycle pool, where remembering per class does not pay)."""
+        pool = self.pool
+        if not pool.cache_matches:
+            return None
+        if self._class_plan is not None and self._class_plan[0] == pool.structure_version:
+            return self._class_plan[1]
+        cfg, job = self.cfg, self.job
+        job_side = ("Requirements", "Rank", "RequestCpus", "RequestMemory", "RequestDisk", "RequestGPUs")
+        slot_side = ("MY.Requirements", cfg.pre_job_rank, cfg.post_job_rank)
+        names: set[str] | None = set()
+        for expr, my_is_slot in [*((f"MY.{a}", False) for a in job_side), *((e, True) for e in slot_side)]:
+            if not expr:
+                continue
+            read = slot_attributes_read(pool, expr, job, my_is_slot=my_is_slot)
+            if read is None:
+                names = None
+                break
+            names.update(read)
+        attrs = None if names is None else tuple(sorted(names))
+        self._class_plan = (pool.structure_version, attrs)
+        return attrs
+
     # ---- construction -------------------------------------------------------------------------------
     def _build(self, preemption_ok: bool, exclude: frozenset[int] = frozenset()) -> None:
         pool, cfg = self.pool, self.cfg
@@ -321,9 +418,7 @@ class MatchList:
         only slots that changed since this autocluster last looked are evaluated again."""
         pool = self.pool
         if self._cache_key is None:
-            rows = SlotRows(pool, alive_idx)
-            job_ok, slot_ok, keys = self._match_and_keys(rows)
-            return job_ok, slot_ok, keys, self._requests(rows)
+            return self._judge(alive_idx)
         cache = pool.match_cache.get(self._cache_key)
         if cache is None or cache.epoch != pool.attr_epoch:
             n = len(pool)
@@ -342,10 +437,8 @@ class MatchList:
             pool.match_cache.popitem(last=False)
         stale = alive_idx[cache.versions[alive_idx] != pool.version[alive_idx]]
         if len(stale):
-            rows = SlotRows(pool, alive_idx if len(stale) > SMALL_BATCH else stale)
-            job_ok, slot_ok, keys = self._match_and_keys(rows)
-            req = self._requests(rows)
-            idx = rows.rows
+            idx = alive_idx if len(stale) > SMALL_BATCH else stale
+            job_ok, slot_ok, keys, req = self._judge(idx)
             cache.job_ok[idx], cache.slot_ok[idx], cache.keys[idx], cache.req[:, idx] = (
                 job_ok,
                 slot_ok,
@@ -471,7 +564,7 @@ class MatchList:
             if not per.any():
                 continue  # unchanged (and maybe absent from the ad: don't invent the attribute)
             overrides[r] = np.array([b[i] for b in bases]) - steps_arr * per
-        job_ok, slot_ok, keys = self._expansion_values(SlotRows(pool, rows_arr, overrides))
+        job_ok, slot_ok, keys = self._judge_states(SlotRows(pool, rows_arr, overrides))
         ok = job_ok & slot_ok
         for j, s in enumerate(rows):
             self._expansions[s][2].append((bool(ok[j]), keys[j]))
@@ -574,9 +667,7 @@ class MatchList:
         if not slots:
             return []
         idx = np.asarray(slots, dtype=np.int64)
-        rows = SlotRows(pool, idx)
-        job_ok, slot_ok, keys = self._match_and_keys(rows)
-        req = self._requests(rows)
+        job_ok, slot_ok, keys, req = self._judge(idx)
         have = np.vstack([pool.column(r)[idx] for r in RESOURCES])
         fits = np.all(req <= have + 1e-9, axis=0) | ~pool.partitionable[idx]
         out = []
