@@ -218,6 +218,8 @@ class ContentClasses:
         self._class_ids: dict[tuple[str, ...], dict[tuple[int, ...], int]] = {}
         self._classes: dict[tuple[str, ...], _Codes] = {}
         self._poor: dict[tuple[str, ...], int] = {}  # attrs -> structure_version it was seen at
+        self._splits: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self._number_ids: dict[str, dict[float, int]] = {}  # resource -> float value -> code
 
     def poor_sharing(self, pool: SlotPool, attrs: tuple[str, ...]) -> bool:
         """Whether the pool's slots, as laid out now, are nearly all different on ``attrs``."""
@@ -250,7 +252,9 @@ class ContentClasses:
         return len(self._class_ids.get(attrs, ()))
 
     def value_code(self, name: str, value: object) -> int:
-        ids = self._value_ids.setdefault(name, {})
+        ids = self._value_ids.get(name)
+        if ids is None:
+            ids = self._value_ids[name] = {}
         key = value_key(value)
         code = ids.get(key)
         if code is None:
@@ -259,8 +263,7 @@ class ContentClasses:
 
     def _ad_code(self, name: str, values: Mapping[str, object]) -> int:
         """The code of attribute ``name`` in an ad's lower-cased values (absent: its own code)."""
-        v = values.get(name, _MISSING)
-        return self.value_code(name, v)
+        return self.value_code(name, values.get(name, _MISSING))
 
     def attr_codes(self, pool: SlotPool, name: str) -> np.ndarray:
         """Every slot's code for attribute ``name`` (synced with the pool)."""
@@ -275,30 +278,68 @@ class ContentClasses:
             state.seen[stale] = pool.version[stale]
         return state.codes
 
-    def class_ids(self, pool: SlotPool, attrs: tuple[str, ...], rows: np.ndarray) -> np.ndarray:
-        """The class id of each row (slot id) for attribute set ``attrs`` (synced with the pool)."""
-        state = self._classes.get(attrs)
+    def _split(self, attrs: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(attributes claims never change, resources). A class is keyed (class of the first, codes
+        of the second): a claim re-keys a slot with a few lookups, however many attributes are read."""
+        hit = self._splits.get(attrs)
+        if hit is None:
+            hit = self._splits[attrs] = (
+                tuple(a for a in attrs if a not in RESOURCE_NAMES),
+                tuple(a for a in attrs if a in RESOURCE_NAMES),
+            )
+        return hit
+
+    def _static_ids(self, pool: SlotPool, static: tuple[str, ...]) -> np.ndarray:
+        """Every slot's class id on attributes that claims never change (synced on new slots)."""
+        state = self._classes.get(static)
         if state is None:
-            state = self._classes[attrs] = _Codes(moves=not RESOURCE_NAMES.isdisjoint(attrs))
+            state = self._classes[static] = _Codes(moves=False)
         stale = state.stale(pool)
         if len(stale) > _UNIQUE_AT:  # many (a new pool): per-attribute code columns, numpy
-            matrix = np.column_stack([self.attr_codes(pool, a)[stale] for a in attrs]) if attrs else None
-            state.codes[stale] = self.ids_of(attrs, matrix, len(stale))
-        elif len(stale):  # a few slots changed by claims: straight from their ads
-            table = self._class_ids.setdefault(attrs, {})
+            matrix = np.column_stack([self.attr_codes(pool, a)[stale] for a in static]) if static else None
+            state.codes[stale] = self.ids_of(static, matrix, len(stale))
+        elif len(stale):
+            table = self._class_ids.setdefault(static, {})
             for i in stale.tolist():
                 values = pool.ads[i].lower_items()
-                key = tuple(self._ad_code(a, values) for a in attrs)
+                key = tuple(self._ad_code(a, values) for a in static)
                 cid = table.get(key)
                 if cid is None:
                     cid = table[key] = len(table)
                 state.codes[i] = cid
         if len(stale):
             state.seen[stale] = pool.version[stale]
+        return state.codes
+
+    def class_ids(self, pool: SlotPool, attrs: tuple[str, ...], rows: np.ndarray) -> np.ndarray:
+        """The class id of each row (slot id) for attribute set ``attrs`` (synced with the pool)."""
+        static, moving = self._split(attrs)
+        if not moving:
+            return self._static_ids(pool, static)[rows]
+        state = self._classes.get(attrs)
+        if state is None:
+            state = self._classes[attrs] = _Codes(moves=True)
+        stale = state.stale(pool)
+        if len(stale) > _UNIQUE_AT:
+            sid = self._static_ids(pool, static)[stale]
+            matrix = np.column_stack([sid, *(self.attr_codes(pool, a)[stale] for a in moving)])
+            state.codes[stale] = self.ids_of(attrs, matrix, len(stale))
+            state.seen[stale] = pool.version[stale]
+        elif len(stale):  # a few slots changed by claims: straight from their ads
+            sid = self._static_ids(pool, static)
+            table = self._class_ids.setdefault(attrs, {})
+            for i in stale.tolist():
+                values = pool.ads[i].lower_items()
+                key = (int(sid[i]), *(self._ad_code(a, values) for a in moving))
+                cid = table.get(key)
+                if cid is None:
+                    cid = table[key] = len(table)
+                state.codes[i] = cid
+            state.seen[stale] = pool.version[stale]
         return state.codes[rows]
 
     def ids_of(self, attrs: tuple[str, ...], matrix: np.ndarray | None, n: int) -> np.ndarray:
-        """Class ids for rows of per-attribute codes (shape (n, len(attrs)))."""
+        """Class ids for rows of codes (shape (n, k)): keyed in ``attrs``'s table."""
         table = self._class_ids.setdefault(attrs, {})
         if matrix is None:  # reads no slot attribute: one class
             if not table:
@@ -320,24 +361,30 @@ class ContentClasses:
     def override_ids(
         self, pool: SlotPool, attrs: tuple[str, ...], rows: np.ndarray, overrides: Mapping[str, np.ndarray]
     ) -> np.ndarray:
-        """Class ids of rows whose attributes in ``overrides`` (lower-case name -> typed values per
-        row) replace the slot's own."""
-        columns = []
-        for a in attrs:
+        """Class ids of rows whose resources in ``overrides`` (lower-case name -> values per row)
+        replace the slot's own: the ids a slot holding those resources would have."""
+        static, moving = self._split(attrs)
+        if not moving:
+            return self._static_ids(pool, static)[rows]
+        columns = [self._static_ids(pool, static)[rows]]
+        for a in moving:
             values = overrides.get(a)
-            if values is None:
-                columns.append(self.attr_codes(pool, a)[rows])
-            else:
-                columns.append(self._value_codes(a, values))
-        matrix = np.column_stack(columns) if attrs else None
-        return self.ids_of(attrs, matrix, len(rows))
+            own = values is None
+            columns.append(self.attr_codes(pool, a)[rows] if own else self._number_codes(a, values))
+        return self.ids_of(attrs, np.column_stack(columns), len(rows))
 
-    def _value_codes(self, name: str, values: np.ndarray) -> np.ndarray:
-        """Codes of numbers as the ad holds them (integral values as integers), one lookup per distinct
-        value."""
-        uniq, inverse = np.unique(values, return_inverse=True)
-        codes = [self.value_code(name, int(v) if v.is_integer() else v) for v in uniq.tolist()]
-        return np.asarray(codes, dtype=np.int64)[inverse.reshape(-1)]
+    def _number_codes(self, name: str, values: np.ndarray) -> np.ndarray:
+        """Codes of resource numbers as the ad would hold them (integral values as integers)."""
+        known = self._number_ids.get(name)
+        if known is None:
+            known = self._number_ids[name] = {}
+        out = []
+        for v in values.tolist():
+            code = known.get(v)
+            if code is None:  # floats from one float64 column: -0.0 and 0.0 both become the int 0
+                code = known[v] = self.value_code(name, int(v) if v.is_integer() else v)
+            out.append(code)
+        return np.asarray(out, dtype=np.int64)
 
 
 def distinct(ids: np.ndarray, bound: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
