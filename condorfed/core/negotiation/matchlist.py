@@ -663,21 +663,27 @@ class MatchList:
     def _fresh_entries(self, slots: list[int]) -> list[tuple]:
         """Evaluate slots afresh (their state changed since the list was built), in one batch."""
         pool = self.pool
-        slots = [s for s in slots if pool.alive[s] and (pool.partitionable[s] or not pool.claimed[s])]
-        if not slots:
-            return []
         idx = np.asarray(slots, dtype=np.int64)
+        idx = idx[pool.alive[idx] & (pool.partitionable[idx] | ~pool.claimed[idx])]
+        if not len(idx):
+            return []
         job_ok, slot_ok, keys, req = self._judge(idx)
         have = np.vstack([pool.column(r)[idx] for r in RESOURCES])
-        fits = np.all(req <= have + 1e-9, axis=0) | ~pool.partitionable[idx]
+        part = pool.partitionable[idx]
+        ok = np.flatnonzero(job_ok & slot_ok & (np.all(req <= have + 1e-9, axis=0) | ~part))
+        if not len(ok):
+            return []
+        taken = idx[ok]
+        weights = np.where(part[ok], req[0, ok], pool.column("cpus")[taken])
+        low = float(weights.min())
+        self._built_min = low if self._built_min is None else min(self._built_min, low)
         out = []
-        for k in np.flatnonzero(job_ok & slot_ok & fits):
-            s = int(idx[k])
-            self._req_fresh[s] = tuple(float(x) for x in req[:, k])  # type: ignore[assignment]
+        state = -float(NO_PREEMPTION)
+        columns = (taken.tolist(), req[:, ok].T.tolist(), keys[ok].tolist(), pool.version[taken].tolist())
+        for s, r, k, v in zip(*columns, strict=True):
+            self._req_fresh[s] = tuple(r)  # type: ignore[assignment]
             self._state_fresh[s] = NO_PREEMPTION
-            out.append(self._entry(keys[k], NO_PREEMPTION, 0.0, s))
-            weight = float(req[0, k]) if pool.partitionable[s] else float(pool.column("cpus")[s])
-            self._built_min = weight if self._built_min is None else min(self._built_min, weight)
+            out.append((-k[0], -k[1], -k[2], state, -0.0, s, v))  # as _entry(k, NO_PREEMPTION, 0.0, s)
         return out
 
     # ---- handing out -----------------------------------------------------------------------------------
@@ -842,7 +848,8 @@ class MatchList:
                 ahead = ahead[~self._dead[ahead]]
             listed.update(self._slots[ahead].tolist())
         listed.update(e[-2] for e in self._heap)
-        judge = [int(s) for s in np.concatenate([changed, new]).tolist() if s not in listed and pool.alive[s]]
+        candidates = np.concatenate([changed, new])
+        judge = [s for s in candidates[pool.alive[candidates]].tolist() if s not in listed]
         if len(self._seen) < len(pool):
             self._seen = np.concatenate([self._seen, pool.version[n_old:]])
         self._seen[changed] = pool.version[changed]
