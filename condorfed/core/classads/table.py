@@ -163,12 +163,13 @@ class AdTable:
         # Keyed lower-case: Ad keeps an existing attribute's spelling when assigned.
         self._overrides[key] = values.copy()
         self._classads = None
-        self._subsets.clear()
+        for _, cache in self._subsets.values():  # subsets keep their other columns
+            cache.pop(key, None)
 
     def subset_cache(self, rows: np.ndarray) -> dict:
         """A column cache for a row subset the evaluator uses on every call (the rows of one
         expression text in an expression-valued attribute). Keyed by the array's identity; the
-        array is kept alive with it. Cleared by ``set_column``."""
+        array is kept alive with it. ``set_column`` drops the replaced column from every cache."""
         hit = self._subsets.get(id(rows))
         if hit is not None and hit[0] is rows:
             return hit[1]
