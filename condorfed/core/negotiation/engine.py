@@ -385,6 +385,11 @@ class _Cycle:
         # holding anything any more uses nothing.
         now_used = {n: 0.0 for n in self.state.submitters} | dict(self.usage)
         final_usage = accountant.with_usage(self.state, now_used)
+        # The lists reach back to this cycle (priorities of slot holders): cut that, so the cycle's
+        # state is freed by reference counting, not by a garbage collection of ~10^5 objects.
+        for ml in self.match_lists.values():
+            ml.end_cycle()
+        self.match_lists.clear()
         return GroupCycleResult(
             tuple(self.matches),
             rejected,

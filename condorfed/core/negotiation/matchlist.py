@@ -99,6 +99,10 @@ def _reads_job_only(job: Ad, attr: str) -> bool:
     return True
 
 
+def _no_priority(name: str) -> float:
+    return 0.0
+
+
 def _best_first(negkeys: np.ndarray) -> np.ndarray:
     """Row order by the key columns, lowest first, ties kept in row order (a stable sort). Columns that
     are the same in every row cannot change the order and are left out (usually most of them: no
@@ -142,7 +146,7 @@ class MatchList:
         remote_prio=None,
     ) -> None:
         self.submitter_prio = submitter_prio
-        self.remote_prio = remote_prio or (lambda name: 0.0)
+        self.remote_prio = remote_prio or _no_priority
         self.job = job
         self.submitter = submitter
         self.pool = pool
@@ -825,6 +829,11 @@ class MatchList:
                 heapq.heappush(self._heap, nxt)
         # Our own claim is accounted for above; only changes made by others call for a sweep.
         self._tick = (self.pool.resource_version, self.pool.structure_version)
+
+    def end_cycle(self) -> None:
+        """Forget the cycle's callbacks. A list kept for another cycle is reused only where no
+        preemption can happen, so it never asks for a slot holder's priority again."""
+        self.remote_prio = _no_priority
 
     def reusable(self) -> bool:
         """Whether this list can serve another cycle (its slots' attributes are still the ones it saw)."""
