@@ -166,6 +166,28 @@ class AdTable:
         for _, cache in self._subsets.values():  # subsets keep their other columns
             cache.pop(key, None)
 
+    def set_rows(self, name: str, rows: np.ndarray, values: np.ndarray) -> bool:
+        """Replace some rows of a column set with :meth:`set_column`, in place, when the values keep
+        its type (integers in an integer column, reals in a real one). False: nothing was changed."""
+        key = name.lower()
+        arr, col = self._overrides.get(key), self._cols.get(key)
+        values = np.asarray(values)
+        if arr is None or col is None:
+            return False
+        if arr.dtype == np.int64 and np.issubdtype(values.dtype, np.integer):
+            col.i[rows] = values
+        elif arr.dtype == np.float64 and np.issubdtype(values.dtype, np.floating):
+            col.f[rows] = values
+        else:
+            return False
+        arr[rows] = values
+        if self._classads is not None:
+            for r in np.asarray(rows).tolist():
+                self._classads[r] = None
+        for _, cache in self._subsets.values():
+            cache.pop(key, None)
+        return True
+
     def subset_cache(self, rows: np.ndarray) -> dict:
         """A column cache for a row subset the evaluator uses on every call (the rows of one
         expression text in an expression-valued attribute). Keyed by the array's identity; the

@@ -28,6 +28,7 @@ from condorfed.core.negotiation.pool import RESOURCES, SlotPool
 from condorfed.core.negotiation.refs import rewrite_unscoped
 
 _RES_ATTR = {"cpus": "Cpus", "memory": "Memory", "disk": "Disk", "gpus": "GPUs"}
+_NO_ROWS = np.zeros(0, dtype=np.int64)
 
 
 @dataclass
@@ -241,25 +242,33 @@ class VectorEvaluator:
         self._ca = classads
         # Fail early (-> classad2 fallback) while the compiled evaluator is not there.
         _ = (classads.compile_expr, classads.AdTable)
-        self._tables: dict[int, tuple[int, int, Any]] = {}
+        self._tables: dict[int, tuple] = {}
 
     def _full_table(self, pool: SlotPool) -> tuple[Any, np.ndarray, np.ndarray]:
         """(table of every live slot, live slot ids, slot id -> table row), kept in step with the
-        pool's resource columns without re-encoding the ads."""
+        pool's resource columns without re-encoding the ads: rows of slots changed since are patched
+        in place, or whole columns replaced when many changed."""
         cached = self._tables.get(id(pool))
         if cached is not None and cached[0] == pool.structure_version:
-            _, seen, table, live, pos = cached
+            _, seen, table, live, pos, versions = cached
             changed = [r for r in RESOURCES if pool.res_version[r] != seen[r]]
             if all(bool(pool.has_attr[r][live].all()) for r in changed):
+                rows = np.flatnonzero(pool.version[live] != versions) if changed else _NO_ROWS
                 for r in changed:
-                    table.set_column(_RES_ATTR[r], _typed(pool.column(r)[live]))
-                self._tables[id(pool)] = (pool.structure_version, dict(pool.res_version), table, live, pos)
+                    values = _typed(pool.column(r)[live[rows]])
+                    if 4 * len(rows) > len(live) or not table.set_rows(_RES_ATTR[r], rows, values):
+                        table.set_column(_RES_ATTR[r], _typed(pool.column(r)[live]))
+                if changed:
+                    versions = pool.version[live]
+                entry = (pool.structure_version, dict(pool.res_version), table, live, pos, versions)
+                self._tables[id(pool)] = entry
                 return table, live, pos
         live = np.flatnonzero(pool.alive)
         pos = np.full(len(pool), -1, dtype=np.int64)
         pos[live] = np.arange(len(live))
         table = self._ca.AdTable.from_ads([pool.ads[i] for i in live.tolist()])
-        self._tables[id(pool)] = (pool.structure_version, dict(pool.res_version), table, live, pos)
+        entry = (pool.structure_version, dict(pool.res_version), table, live, pos, pool.version[live])
+        self._tables[id(pool)] = entry
         return table, live, pos
 
     def _table(self, rows: SlotRows) -> Any:
