@@ -326,15 +326,24 @@ class ContentClasses:
             state.codes[stale] = self.ids_of(attrs, matrix, len(stale))
             state.seen[stale] = pool.version[stale]
         elif len(stale):  # a few slots changed by claims: straight from their ads
-            sid = self._static_ids(pool, static)
+            sid = self._static_ids(pool, static)[stale].tolist()
             table = self._class_ids.setdefault(attrs, {})
-            for i in stale.tolist():
-                values = pool.ads[i].lower_items()
-                key = (int(sid[i]), *(self._ad_code(a, values) for a in moving))
-                cid = table.get(key)
+            value_ids = [self._value_ids.setdefault(a, {}) for a in moving]
+            ads, out = pool.ads, []
+            for i, static_id in zip(stale.tolist(), sid, strict=True):
+                values = ads[i].lower_items()
+                key = [static_id]
+                for a, ids in zip(moving, value_ids, strict=True):  # value_code(), inlined: hot
+                    vk = value_key(values.get(a, _MISSING))
+                    code = ids.get(vk)
+                    if code is None:
+                        code = ids[vk] = len(ids)
+                    key.append(code)
+                cid = table.get(tuple(key))
                 if cid is None:
-                    cid = table[key] = len(table)
-                state.codes[i] = cid
+                    cid = table[tuple(key)] = len(table)
+                out.append(cid)
+            state.codes[stale] = out
             state.seen[stale] = pool.version[stale]
         return state.codes[rows]
 
