@@ -46,17 +46,12 @@ def value_key(v: object) -> Hashable:
 
 
 def slot_attr_texts(pool: SlotPool, name: str) -> tuple[str, ...]:
-    """Distinct expression texts the live slot ads give attribute ``name`` (cached per pool layout)."""
+    """Distinct expression texts the live slot ads give attribute ``name`` (cached per text layout)."""
     memo = pool.slot_expr_info
-    key = (pool.structure_version, "texts", name)
+    key = (pool.layout_version, "texts", name)
     hit = memo.get(key)
     if hit is None:
-        texts = set()
-        for i in np.flatnonzero(pool.alive).tolist():
-            v = pool.ads[i].lower_items().get(name)
-            if isinstance(v, Expr):
-                texts.add(str(v))
-        hit = memo[key] = tuple(sorted(texts))
+        hit = memo[key] = pool.expr_texts(name)
     return hit
 
 
@@ -173,27 +168,27 @@ class JobMemo:
 
     job: Ad
     snapshot: dict
-    plans: dict = field(default_factory=dict)  # (expr, slot is MY) -> (structure_version, Plan)
-    shapes: dict = field(default_factory=dict)  # (expr, slot is MY, shape id) -> (structure_version, attrs)
+    plans: dict = field(default_factory=dict)  # (expr, slot is MY) -> (layout_version, Plan)
+    shapes: dict = field(default_factory=dict)  # (expr, slot is MY, shape id) -> (layout_version, attrs)
     results: dict = field(default_factory=dict)  # (expr, slot is MY, default, attrs) -> Results
 
     def plan(self, pool: SlotPool, expr: str, my_is_slot: bool) -> Plan:
         hit = self.plans.get((expr, my_is_slot))
-        if hit is None or hit[0] != pool.structure_version:
+        if hit is None or hit[0] != pool.layout_version:
             attrs = slot_attributes_read(pool, expr, self.job, my_is_slot=my_is_slot)
             shape = () if attrs is None else tuple(a for a in attrs if slot_attr_texts(pool, a))
-            hit = self.plans[(expr, my_is_slot)] = (pool.structure_version, Plan(attrs, shape))
+            hit = self.plans[(expr, my_is_slot)] = (pool.layout_version, Plan(attrs, shape))
         return hit[1]
 
     def shape_attrs(self, pool: SlotPool, expr: str, my_is_slot: bool, plan: Plan, shape_id: int, slot: int):
         """The attributes slots of shape ``shape_id`` (``slot`` is one of them) can read."""
         key = (expr, my_is_slot, plan.shape, shape_id)
         hit = self.shapes.get(key)
-        if hit is None or hit[0] != pool.structure_version:
+        if hit is None or hit[0] != pool.layout_version:
             values = pool.ads[slot].lower_items()
             fixed = {a: values.get(a, _MISSING) for a in plan.shape}
             attrs = slot_attributes_read(pool, expr, self.job, my_is_slot=my_is_slot, fixed=fixed)
-            hit = self.shapes[key] = (pool.structure_version, attrs)
+            hit = self.shapes[key] = (pool.layout_version, attrs)
         return hit[1]
 
     def results_for(self, key: tuple, n: int, dtype: type) -> Results:

@@ -149,6 +149,7 @@ class _Cycle:
         if changed:
             pool.structure_version += 1  # column tables must see the new attributes
             pool.attr_epoch += 1  # and cached evaluations may depend on them
+            pool.layout_version += 1
 
     # ---- priorities and usage -----------------------------------------------------------------------
     def factor(self, name: str, group: GroupEntry | None) -> float:

@@ -179,7 +179,7 @@ class MatchList:
         self._req_split: str | bool | None = False  # not computed yet
         self._last_keys: dict[int, tuple[float, float, float]] = {}
         self._job_only_memo: dict[str, bool] = {}
-        self._class_plan: tuple[int, tuple[str, ...] | None] | None = None  # (structure_version, attrs)
+        self._class_plan: tuple[int, tuple[str, ...] | None] | None = None  # (layout_version, attrs)
         self._class_rows: dict[tuple[tuple[str, ...], bool], _ClassRows] = {}  # (attrs, states?) -> rows
         self._build(preemption_ok)
 
@@ -333,7 +333,7 @@ class MatchList:
         pool = self.pool
         if not pool.cache_matches:
             return None
-        if self._class_plan is not None and self._class_plan[0] == pool.structure_version:
+        if self._class_plan is not None and self._class_plan[0] == pool.layout_version:
             return self._class_plan[1]
         cfg, job = self.cfg, self.job
         job_side = ("Requirements", "Rank", "RequestCpus", "RequestMemory", "RequestDisk", "RequestGPUs")
@@ -348,7 +348,7 @@ class MatchList:
                 break
             names.update(read)
         attrs = None if names is None else tuple(sorted(names))
-        self._class_plan = (pool.structure_version, attrs)
+        self._class_plan = (pool.layout_version, attrs)
         return attrs
 
     # ---- construction -------------------------------------------------------------------------------

@@ -127,7 +127,11 @@ class SlotPool:
         self.slot_value_cache: dict = {}
         self.clause_cache: dict = {}  # see slotonly.clause_truth
         self.slot_truth_cache: dict = {}  # see slotonly.slot_truth
-        self.content_classes: dict = {}  # see classes.py
+        self.content_classes: dict = {}  # see content.py
+        # Distinct expression texts per attribute over live slots (lower-case name -> text -> slots):
+        # what an expression can reach through slot attributes depends on these alone.
+        self._texts: dict[str, dict[str, int]] = {}
+        self.layout_version = 0  # bumped when those texts change or slot attributes are edited in place
         self.match_lists: OrderedDict = OrderedDict()  # autocluster key -> MatchList kept across cycles
         self.clause_seen: set = set()
         self.names: list[str] = []
@@ -206,6 +210,8 @@ class SlotPool:
         self.alive = np.concatenate([self.alive, np.ones(len(new), dtype=bool)])
         self.version = np.concatenate([self.version, np.zeros(len(new), dtype=np.int64)])
         self.structure_version += 1
+        for ad in new:
+            self._count_texts(ad, 1)
         return list(range(start, len(self.ads)))
 
     def remove(self, ids: Iterable[int]) -> list[Claim]:
@@ -214,9 +220,28 @@ class SlotPool:
         for i in set(ids):
             for cid in sorted(self._claims_on.pop(i, ())):
                 lost.append(self._forget(cid))
+            if self.alive[i]:
+                self._count_texts(self.ads[i], -1)
             self.alive[i] = False
         self.structure_version += 1
         return lost
+
+    def _count_texts(self, ad: Ad, step: int) -> None:
+        for name, value in ad.lower_items().items():
+            if type(value) is not Expr:
+                continue
+            texts = self._texts.setdefault(name, {})
+            left = texts.get(value, 0) + step
+            if left > 0:
+                texts[value] = left
+            else:
+                del texts[value]
+            if (left == 1 and step > 0) or left == 0:
+                self.layout_version += 1
+
+    def expr_texts(self, name: str) -> tuple[str, ...]:
+        """The distinct expression texts live slots give attribute ``name`` (lower case), sorted."""
+        return tuple(sorted(self._texts.get(name, ())))
 
     # ---- resources -------------------------------------------------------------------------
     def column(self, resource: str) -> np.ndarray:
@@ -320,6 +345,31 @@ class SlotPool:
                 c["disk"][i] + claim.disk,
                 c["gpus"][i] + claim.gpus,
             )
+
+    def release_many(self, claim_ids: Iterable[int]) -> None:
+        """Release several claims (a finished batch of jobs): the same end state as :meth:`release`
+        one by one, with each p-slot's resources written once. The sums are taken in claim order from
+        the slot's column, exactly the additions one release after another would make."""
+        back: dict[int, list[float]] = {}  # p-slot -> resources after the releases so far
+        c = self._cols
+        for cid in claim_ids:
+            claim = self.claims[cid]
+            if claim.whole_slot:
+                self.release(cid)
+                continue
+            self._forget(cid)
+            i = claim.slot
+            if not self.alive[i]:
+                continue  # the machine left: nothing goes back
+            acc = back.get(i)
+            if acc is None:
+                acc = back[i] = [c["cpus"][i], c["memory"][i], c["disk"][i], c["gpus"][i]]
+            acc[0] += claim.cpus
+            acc[1] += claim.memory
+            acc[2] += claim.disk
+            acc[3] += claim.gpus
+        for i, (cpus, memory, disk, gpus) in back.items():
+            self._set_resources(i, cpus, memory, disk, gpus)
 
     def usage_by_submitter(self) -> dict[str, float]:
         """Weighted resources in use per submitter: claims made here plus slots claimed in the input ads."""

@@ -235,7 +235,7 @@ def _readable_job_names(pool: SlotPool, expr: str, job: Ad) -> tuple[str, ...] |
     """:func:`job_side_names` for a slot-side expression (MY = slot), or None when the expression
     could see more of the job than named attributes (a bare ``TARGET``, ``parent``, ``eval``)."""
     memo = pool.slot_expr_info
-    key = (pool.structure_version, "opaque", expr)
+    key = (pool.layout_version, "opaque", expr)
     opaque = memo.get(key)
     if opaque is None:
         texts = {expr}
