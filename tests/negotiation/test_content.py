@@ -138,3 +138,18 @@ def test_attributes_read(expr, expected):
 )
 def test_value_keys_tell_apart_what_classads_tell_apart(a, b, same):
     assert (value_key(a) == value_key(b)) is same
+
+
+def test_the_pool_counts_live_expression_texts_and_bumps_the_layout_only_when_they_change():
+    pool = _pool([{"START": STARTS[1]}, {"START": STARTS[1]}])
+    first = pool.layout_version
+    assert pool.expr_texts("start") == (str(STARTS[1]),)
+    pool.add([Ad({"Name": "x", "START": STARTS[1]})])  # a text already there: same layout
+    assert pool.layout_version == first
+    (gpu,) = pool.add([Ad({"Name": "g", "START": STARTS[2]})])
+    assert pool.layout_version > first and pool.expr_texts("start") == tuple(sorted(map(str, STARTS[1:3])))
+    before = pool.layout_version
+    pool.remove([0])  # another slot still has that START
+    assert pool.layout_version == before
+    pool.remove([gpu, gpu])  # the last one with the GPU START; removing twice counts once
+    assert pool.layout_version > before and pool.expr_texts("start") == (str(STARTS[1]),)
