@@ -22,38 +22,6 @@ from condorfed.errors import SimulationError
 from condorfed.sim.ports import Demand, Grant
 
 
-def release_together(pool: SlotPool, claims: Sequence[int]) -> None:
-    """Release claims (a finished run's jobs), returning each p-slot's resources in one update.
-
-    The same end state as ``pool.release`` claim by claim: the per-slot sums are taken in claim
-    order starting from the slot's column, exactly the additions one release after another would
-    do, but the slot's ad, columns and versions are written once instead of once per job (that
-    write was most of the simulator's time per finished job). Static slots take the pool's own
-    path. A shim over ``SlotPool`` internals (``_forget``, ``_set_resources``) until the pool
-    offers a batch release; tests/sim/test_engine_release.py pins the equivalence.
-    """
-    cols = pool.column
-    back: dict[int, list] = {}  # slot -> [cpus, memory, disk, gpus] after the releases so far
-    for cid in claims:
-        claim = pool.claims[cid]
-        if claim.whole_slot:
-            pool.release(cid)
-            continue
-        pool._forget(cid)
-        i = claim.slot
-        if not pool.alive[i]:
-            continue  # the machine left: nothing goes back
-        acc = back.get(i)
-        if acc is None:
-            acc = back[i] = [cols("cpus")[i], cols("memory")[i], cols("disk")[i], cols("gpus")[i]]
-        acc[0] += claim.cpus
-        acc[1] += claim.memory
-        acc[2] += claim.disk
-        acc[3] += claim.gpus
-    for i, (cpus, memory, disk, gpus) in back.items():
-        pool._set_resources(i, cpus, memory, disk, gpus)
-
-
 class EngineMatchmaker:
     """Drives :func:`condorfed.core.negotiation.negotiate_demand` cycle by cycle."""
 
@@ -100,7 +68,7 @@ class EngineMatchmaker:
     def release(self, slot: int, claims: tuple[int, ...]) -> None:
         if slot not in self._pool_id:
             return  # the slot left the pool (drain/removal); its claims went with it
-        release_together(self.pool, claims)
+        self.pool.release_many(claims)  # a finished run's jobs: one update per p-slot
 
     def account(self, running: Mapping[str, float], now: float) -> None:
         # What a cycle without matches does to the accountant: age to now, record usage.

@@ -1,24 +1,25 @@
-"""Releasing a finished run's claims together leaves the slot pool exactly as releasing them one by one."""
+"""SlotPool.release_many (a finished run's claims) leaves the pool exactly as releasing one by one."""
 
 from __future__ import annotations
 
 import pytest
 
+from condorfed.core.classads.values import Ad, Expr
 from condorfed.core.negotiation import SlotPool
-from condorfed.sim.engine import release_together
-from condorfed.sim.federation_view import ClusterSpec
-from condorfed.sim.simulation import slot_ad
 
 RESOURCES = ("cpus", "memory", "disk", "gpus")
 
 
 def _slots():
-    c = ClusterSpec("a", False, 1, 8, 32000, 100, 2)
-    p1 = slot_ad(c, "slot1@n1", 8, 32000, 100 * 1024, 2)
-    p2 = slot_ad(c, "slot1@n2", 8, 32000, 100 * 1024, 2)
-    static = p1.copy()
-    static["Name"], static["PartitionableSlot"] = "slot1@n3", False
-    return [p1, p2, static]
+    def p_slot(name: str) -> Ad:
+        return Ad(
+            Name=name, PartitionableSlot=True, Cpus=8, Memory=32000, Disk=100 * 1024, GPUs=2,
+            State="Unclaimed", Requirements=Expr("true"),
+        )  # fmt: skip
+
+    static = p_slot("slot1@n3")
+    static["PartitionableSlot"] = False
+    return [p_slot("slot1@n1"), p_slot("slot1@n2"), static]
 
 
 # (slot, cpus, memory, disk, gpus, submitter). Memory 0.1 three times on slot 0: giving two back
@@ -61,12 +62,12 @@ def _state(pool: SlotPool) -> dict:
         pytest.param([0, 1, 2, 3, 4, 5], id="everything"),
     ],
 )
-def test_release_together_equals_one_by_one(release):
+def test_release_many_equals_one_by_one(release):
     one, ids1 = _pool_with_claims()
     together, ids2 = _pool_with_claims()
     for k in release:
         one.release(ids1[k])
-    release_together(together, [ids2[k] for k in release])
+    together.release_many([ids2[k] for k in release])
     assert _state(together) == _state(one)
 
 
@@ -77,6 +78,6 @@ def test_claims_on_a_removed_slot_give_nothing_back():
         pool.remove([1])
     # the pool forgot the removed slot's claims; the others go back
     one.release(ids1[0])
-    release_together(together, [ids2[0]])
+    together.release_many([ids2[0]])
     assert _state(together) == _state(one)
     assert together.column("cpus")[0] == 8 - 2 - 1  # claims 1 and 3 still hold 3 cores
