@@ -152,9 +152,18 @@ def reads_slot_resources(pool: SlotPool, expr: str, job: Ad, *, my_is_slot: bool
 
 def job_side_names(pool: SlotPool, expr: str, job: Ad, *, my_is_slot: bool) -> tuple[str, ...]:
     """Job attributes ``expr`` can read, sorted. Two jobs with equal values for these get equal results
-    from ``expr``."""
-    refs = _reachable_refs(pool, expr, job, my_is_slot)
-    return tuple(sorted({name for name, on_slot in refs if not on_slot}))
+    from ``expr``. The walk depends only on the slots' expression texts and the job's expression-valued
+    attributes (a literal leads nowhere), so jobs alike in those share it."""
+    job_exprs = tuple((k, v) for k, v in job.lower_items().items() if type(v) is Expr)
+    key = (pool.layout_version, expr, my_is_slot, job_exprs)
+    memo = pool.job_names_memo
+    hit = memo.get(key)
+    if hit is None:
+        if len(memo) > 65536:
+            memo.clear()
+        refs = _reachable_refs(pool, expr, job, my_is_slot)
+        hit = memo[key] = tuple(sorted({name for name, on_slot in refs if not on_slot}))
+    return hit
 
 
 @dataclass
