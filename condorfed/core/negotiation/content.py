@@ -18,7 +18,7 @@ evaluate them row by row.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -55,26 +55,27 @@ def slot_attr_texts(pool: SlotPool, name: str) -> tuple[str, ...]:
     return hit
 
 
-def slot_attributes_read(
-    pool: SlotPool, expr: str, job: Ad, *, my_is_slot: bool, fixed: Mapping[str, object] | None = None
-) -> tuple[str, ...] | None:
-    """The slot attributes (lower case, sorted) ``expr`` can read between ``job`` and a live slot of
-    ``pool``, or None when its value may depend on anything else (see module docstring). ``fixed``
-    gives some slot attributes' values (slots of one shape): only those expressions are followed."""
+TEXT, REF = "text", "ref"
+
+
+def walk_references(
+    pool: SlotPool, expr: str, job: Ad, my_is_slot: bool, fixed: Mapping[str, object] | None = None
+) -> Iterator[tuple[str, str | None, str, bool]]:
+    """Walk what ``expr`` can read between ``job`` and a live slot: every expression text visited as
+    ``(TEXT, None, text, side)`` and every attribute reference in it as ``(REF, scope, name, on_slot)``,
+    following attribute values that are expressions in either ad (an unscoped name may resolve on
+    either side: Old-ClassAd lookup). ``fixed`` gives some slot attributes' values (slots of one
+    shape): only those expressions are followed. Lazy: a caller may stop at the first hit."""
     job_values = job.lower_items()
     stack = [(expr, my_is_slot)]
     seen: set[tuple[str, bool]] = set()
-    names: set[str] = set()
     while stack:
         text, slot_side = stack.pop()
         if (text, slot_side) in seen:
             continue
         seen.add((text, slot_side))
-        if any(kind == "id" and tok.lower() in _OPAQUE_IDS for kind, tok in _tokens(text)):
-            return None
+        yield TEXT, None, text, slot_side
         for scope, name in references(text):
-            if scope is None and name in _WHOLE_AD:
-                return None
             if scope == "my":
                 sides: tuple[bool, ...] = (slot_side,)
             elif scope == "target":
@@ -82,19 +83,32 @@ def slot_attributes_read(
             else:
                 sides = (slot_side, not slot_side)
             for on_slot in sides:
-                if on_slot:
-                    if name not in names:
-                        names.add(name)
-                        if fixed is not None and name in fixed:
-                            v = fixed[name]
-                            if isinstance(v, Expr):
-                                stack.append((str(v), True))
-                        else:
-                            stack.extend((t, True) for t in slot_attr_texts(pool, name))
-                else:
+                yield REF, scope, name, on_slot
+                if not on_slot:
                     v = job_values.get(name)
                     if isinstance(v, Expr):
                         stack.append((str(v), False))
+                elif fixed is not None and name in fixed:
+                    if isinstance(fixed[name], Expr):
+                        stack.append((str(fixed[name]), True))
+                else:
+                    stack.extend((t, True) for t in slot_attr_texts(pool, name))
+
+
+def slot_attributes_read(
+    pool: SlotPool, expr: str, job: Ad, *, my_is_slot: bool, fixed: Mapping[str, object] | None = None
+) -> tuple[str, ...] | None:
+    """The slot attributes (lower case, sorted) ``expr`` can read between ``job`` and a live slot of
+    ``pool``, or None when its value may depend on anything else (see module docstring)."""
+    names: set[str] = set()
+    for kind, scope, name, on_slot in walk_references(pool, expr, job, my_is_slot, fixed):
+        if kind == TEXT:
+            if any(k == "id" and tok.lower() in _OPAQUE_IDS for k, tok in _tokens(name)):
+                return None
+        elif scope is None and name in _WHOLE_AD:
+            return None
+        elif on_slot:
+            names.add(name)
     return tuple(sorted(names))
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from condorfed.core.classads.values import Ad, Expr
-from condorfed.core.negotiation.content import slot_attr_texts
+from condorfed.core.negotiation.content import REF, slot_attr_texts, walk_references
 from condorfed.core.negotiation.evaluation import Evaluator, SlotRows
 from condorfed.core.negotiation.pool import SlotPool
 from condorfed.core.negotiation.refs import _tokens, references
@@ -114,32 +114,9 @@ RESOURCE_NAMES = frozenset({"cpus", "memory", "disk", "gpus"})
 
 
 def _reachable_refs(pool: SlotPool, expr: str, job: Ad, my_is_slot: bool) -> Iterator[tuple[str, bool]]:
-    """Every (attribute name, on the slot side?) that ``expr`` can read, directly or through attribute
-    values of either ad that are expressions (an unscoped name may resolve on either side: Old-ClassAd
-    lookup). Lazy, so a caller looking for one name stops as soon as it is found."""
-    job_values = job.lower_items()
-    stack = [(expr, my_is_slot)]
-    seen: set[tuple[str, bool]] = set()
-    while stack:
-        text, slot_side = stack.pop()
-        if (text, slot_side) in seen:
-            continue
-        seen.add((text, slot_side))
-        for scope, name in references(text):
-            if scope == "my":
-                sides = (slot_side,)
-            elif scope == "target":
-                sides = (not slot_side,)
-            else:
-                sides = (slot_side, not slot_side)
-            for on_slot in sides:
-                yield name, on_slot
-                if on_slot:
-                    stack.extend((t, True) for t in slot_attr_texts(pool, name))
-                else:
-                    v = job_values.get(name)
-                    if isinstance(v, Expr):
-                        stack.append((str(v), False))
+    """Every (attribute name, on the slot side?) that ``expr`` can read (:func:`walk_references`)."""
+    walk = walk_references(pool, expr, job, my_is_slot)
+    return ((name, on_slot) for kind, _, name, on_slot in walk if kind == REF)
 
 
 def reads_slot_resources(pool: SlotPool, expr: str, job: Ad, *, my_is_slot: bool) -> bool:
