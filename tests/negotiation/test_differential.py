@@ -22,6 +22,7 @@ STARTS = [
     Expr('(TARGET.AllowCloud =?= true) || (TARGET.Owner == "ops")'),
     Expr("ifThenElse(TARGET.RequestGPUs > 0, GPUs > 0, true)"),
     Expr('stringListIMember(TARGET.Owner, "alice,bob,carol")'),
+    Expr("(Cpus >= 4) || (TARGET.RequestCpus <= 1)"),  # reads what claims change: p-slot states differ
 ]
 REQS = [
     DEFAULT_REQ,

@@ -19,7 +19,14 @@ import numpy as np
 
 from condorfed.core.classads.values import Ad, Expr
 from condorfed.core.negotiation.config import NegotiatorConfig
-from condorfed.core.negotiation.content import ContentClasses, distinct, slot_attributes_read
+from condorfed.core.negotiation.content import (
+    REF,
+    RESOURCE_NAMES,
+    ContentClasses,
+    distinct,
+    slot_attributes_read,
+    walk_references,
+)
 from condorfed.core.negotiation.evaluation import Evaluator, SlotRows
 from condorfed.core.negotiation.pool import MATCH_CACHE_ENTRIES, RESOURCES, MatchCache, SlotPool
 from condorfed.core.negotiation.refs import _tokens, references
@@ -181,6 +188,7 @@ class MatchList:
         self._job_only_memo: dict[str, bool] = {}
         self._class_plan: tuple[int, tuple[str, ...] | None] | None = None  # (layout_version, attrs)
         self._class_rows: dict[tuple[tuple[str, ...], bool], _ClassRows] = {}  # (attrs, states?) -> rows
+        self._own_reads: dict[tuple, bool] = {}  # slot expression signature -> its START reads resources
         self._build(preemption_ok)
 
     # ---- evaluation helpers -----------------------------------------------------------------------
@@ -595,10 +603,17 @@ class MatchList:
             job_ok = ev.truth(dep, job, view)
         else:
             job_ok = np.ones(n, bool)
+        slot_ok = np.ones(n, bool)
         if self._reads_resources("MY.Requirements", True):
-            slot_ok = ev.truth("MY.Requirements", view, job)
-        else:
-            slot_ok = np.ones(n, bool)
+            # Only slots whose own START can read a resource may change their mind (a cloud's
+            # START may read Cpus while the on-prem ones do not).
+            need = np.fromiter((self._own_start_reads_resources(s) for s in view.rows.tolist()), bool, n)
+            if need.all():
+                slot_ok = ev.truth("MY.Requirements", view, job)
+            elif need.any():
+                k = np.flatnonzero(need)
+                over = {r: np.asarray(c)[k] for r, c in view.overrides.items()}
+                slot_ok[k] = ev.truth("MY.Requirements", SlotRows(view.pool, view.rows[k], over), job)
         pre = (
             ev.number(cfg.pre_job_rank, view, job, -FLT_MAX)
             if self._reads_resources(cfg.pre_job_rank, True)
@@ -611,6 +626,19 @@ class MatchList:
             else known[:, 2]
         )
         return job_ok, slot_ok, np.column_stack([pre, rank, post])
+
+    def _own_start_reads_resources(self, s: int) -> bool:
+        """Whether slot ``s``'s Requirements, followed through its own attribute expressions (and the
+        job's), can read a resource: the same for every slot with its expression signature."""
+        sig = self.pool.expr_signature(s)
+        hit = self._own_reads.get(sig)
+        if hit is None:
+            own = self.pool.ads[s].lower_items()
+            walk = walk_references(self.pool, "MY.Requirements", self.job, True, fixed=own)
+            hit = self._own_reads[sig] = any(
+                kind == REF and on_slot and name in RESOURCE_NAMES for kind, _, name, on_slot in walk
+            )
+        return hit
 
     def _resource_clauses(self) -> str | None:
         """The job's Requirements reduced to its top-level clauses that read the slot's resources, as

@@ -133,6 +133,8 @@ class SlotPool:
         # what an expression can reach through slot attributes depends on these alone.
         self._texts: dict[str, dict[str, int]] = {}
         self.layout_version = 0  # bumped when those texts change or slot attributes are edited in place
+        self._signatures: dict[int, tuple] = {}  # see expr_signature
+        self._signatures_epoch = 0
         self.match_lists: OrderedDict = OrderedDict()  # autocluster key -> MatchList kept across cycles
         self.clause_seen: set = set()
         self.names: list[str] = []
@@ -239,6 +241,18 @@ class SlotPool:
                 del texts[value]
             if (left == 1 and step > 0) or left == 0:
                 self.layout_version += 1
+
+    def expr_signature(self, i: int) -> tuple:
+        """Slot ``i``'s expression-valued attributes as ((name, text), ...): slots with equal
+        signatures read the same attributes through them (cached; reset by in-place edits)."""
+        if self._signatures_epoch != self.attr_epoch:
+            self._signatures, self._signatures_epoch = {}, self.attr_epoch
+        sig = self._signatures.get(i)
+        if sig is None:
+            sig = self._signatures[i] = tuple(
+                (k, v) for k, v in self.ads[i].lower_items().items() if type(v) is Expr
+            )
+        return sig
 
     def expr_texts(self, name: str) -> tuple[str, ...]:
         """The distinct expression texts live slots give attribute ``name`` (lower case), sorted."""
