@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from condorfed.core.classads.values import Ad, Expr
-from condorfed.core.negotiation.content import REF, slot_attr_texts, walk_references
+from condorfed.core.negotiation.content import REF, RESOURCE_NAMES, slot_attr_texts, walk_references
 from condorfed.core.negotiation.evaluation import Evaluator, SlotRows
 from condorfed.core.negotiation.pool import SlotPool
 from condorfed.core.negotiation.refs import _tokens, references
@@ -32,10 +32,48 @@ class SlotExprInfo:
 
 
 @dataclass
-class _Values:
+class _PerSlot:
+    """Results per slot, valid where ``versions`` equals the slot's version (-1: never computed)."""
+
     epoch: int
     versions: np.ndarray
     values: np.ndarray
+    static_at: int = -1  # structure_version ``static`` was worked out for
+    static: bool = False  # reads no slot resource: claims and releases cannot change it
+
+    @classmethod
+    def empty(cls, epoch: int, n: int, dtype: type = bool) -> _PerSlot:
+        return cls(epoch, np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=dtype))
+
+    def fit(self, epoch: int, n: int) -> None:
+        """Forget every row when the slots' other attributes changed; grow with the pool."""
+        if self.epoch != epoch:
+            self.epoch, self.versions = epoch, np.full(n, -1, dtype=np.int64)
+        if len(self.versions) < n:
+            k = n - len(self.versions)
+            self.versions = np.concatenate([self.versions, np.full(k, -1, dtype=np.int64)])
+            self.values = np.concatenate([self.values, np.zeros(k, dtype=self.values.dtype)])
+
+    def refresh(self, pool: SlotPool, rows: np.ndarray, evaluate, *, static: bool = False) -> np.ndarray:
+        """The values for ``rows``, first evaluating (``evaluate(slot ids)``) the stale ones: slots
+        changed since, or with ``static`` only slots never evaluated. More than a handful stale: every
+        stale live slot is done in the same call, so later askers find them done."""
+        n = len(pool)
+
+        def old(versions: np.ndarray, now: np.ndarray) -> np.ndarray:
+            return versions < 0 if static else versions != now
+
+        whole = _covers_pool(rows, n)
+        if whole:
+            stale = np.flatnonzero(old(self.versions, pool.version))
+        else:
+            stale = rows[old(self.versions[rows], pool.version[rows])]
+        if len(stale):
+            if len(stale) > SMALL_BATCH and not whole:
+                stale = np.flatnonzero(pool.alive & old(self.versions, pool.version))
+            self.values[stale] = evaluate(stale)
+            self.versions[stale] = pool.version[stale]
+        return self.values.copy() if whole else self.values[rows]
 
 
 def expr_info(pool: SlotPool, expr: str) -> SlotExprInfo:
@@ -84,33 +122,15 @@ def slot_values(pool: SlotPool, ev: Evaluator, expr: str, default: float, rows: 
     cache = pool.slot_value_cache
     key = (getattr(ev, "name", "?"), expr, default)
     entry = cache.get(key)
-    n = len(pool)
-    if entry is None or entry.epoch != pool.attr_epoch:
-        entry = _Values(pool.attr_epoch, np.full(n, -1, dtype=np.int64), np.zeros(n))
-        cache[key] = entry
-    if len(entry.versions) < n:
-        k = n - len(entry.versions)
-        entry.versions = np.concatenate([entry.versions, np.full(k, -1, dtype=np.int64)])
-        entry.values = np.concatenate([entry.values, np.zeros(k)])
-    whole = _covers_pool(rows, n)
-    if whole:
-        stale = np.flatnonzero(entry.versions != pool.version)
-    else:
-        stale = rows[entry.versions[rows] != pool.version[rows]]
-    if len(stale):
-        if len(stale) > SMALL_BATCH and not whole:
-            stale = np.flatnonzero(pool.alive & (entry.versions != pool.version))
-        entry.values[stale] = ev.number(expr, SlotRows(pool, stale), _EMPTY, default)
-        entry.versions[stale] = pool.version[stale]
-    return entry.values.copy() if whole else entry.values[rows]
+    if entry is None:
+        entry = cache[key] = _PerSlot.empty(pool.attr_epoch, len(pool), np.float64)
+    entry.fit(pool.attr_epoch, len(pool))
+    return entry.refresh(pool, rows, lambda stale: ev.number(expr, SlotRows(pool, stale), _EMPTY, default))
 
 
 def _covers_pool(rows: np.ndarray, n: int) -> bool:
     """Whether ``rows`` is every slot id in order (then cached arrays are used whole, without gathers)."""
     return len(rows) == n and (n < 2 or bool((rows[1:] > rows[:-1]).all()))
-
-
-RESOURCE_NAMES = frozenset({"cpus", "memory", "disk", "gpus"})
 
 
 def _reachable_refs(pool: SlotPool, expr: str, job: Ad, my_is_slot: bool) -> Iterator[tuple[str, bool]]:
@@ -143,28 +163,6 @@ def job_side_names(pool: SlotPool, expr: str, job: Ad, *, my_is_slot: bool) -> t
     return hit
 
 
-@dataclass
-class _Truths:
-    epoch: int
-    versions: np.ndarray
-    values: np.ndarray
-    static_at: int = -1  # structure_version ``static`` was worked out for
-    static: bool = False  # reads no slot resource: claims and releases cannot change it
-
-    @classmethod
-    def empty(cls, epoch: int, n: int) -> _Truths:
-        return cls(epoch, np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=bool))
-
-    def fit(self, epoch: int, n: int) -> None:
-        """Forget every row when the slots' other attributes changed; grow with the pool."""
-        if self.epoch != epoch:
-            self.epoch, self.versions = epoch, np.full(n, -1, dtype=np.int64)
-        if len(self.versions) < n:
-            k = n - len(self.versions)
-            self.versions = np.concatenate([self.versions, np.full(k, -1, dtype=np.int64)])
-            self.values = np.concatenate([self.values, np.zeros(k, dtype=bool)])
-
-
 CLAUSE_CACHE_ENTRIES = 512
 
 
@@ -185,7 +183,7 @@ def clause_truth(pool: SlotPool, ev: Evaluator, clause: str, job: Ad, rows: np.n
                 pool.clause_seen.clear()
             pool.clause_seen.add(key)
             return None
-        entry = _Truths.empty(pool.attr_epoch, n)
+        entry = _PerSlot.empty(pool.attr_epoch, n)
         cache[key] = entry
         while len(cache) > CLAUSE_CACHE_ENTRIES:
             cache.pop(next(iter(cache)))
@@ -196,20 +194,8 @@ def clause_truth(pool: SlotPool, ev: Evaluator, clause: str, job: Ad, rows: np.n
         # either ad, keeps its value for a slot until then: only never-evaluated rows are stale.
         entry.static = not reads_slot_resources(pool, clause, job, my_is_slot=False)
         entry.static_at = pool.structure_version
-    static = entry.static
-    whole = _covers_pool(rows, n)
-    if whole:
-        stale = np.flatnonzero(entry.versions < 0 if static else entry.versions != pool.version)
-    else:
-        v = entry.versions[rows]
-        stale = rows[v < 0 if static else v != pool.version[rows]]
-    if len(stale):
-        if len(stale) > SMALL_BATCH and not whole:
-            old = entry.versions < 0 if static else entry.versions != pool.version
-            stale = np.flatnonzero(pool.alive & old)
-        entry.values[stale] = ev.truth(clause, job, SlotRows(pool, stale))
-        entry.versions[stale] = pool.version[stale]
-    return entry.values.copy() if whole else entry.values[rows]
+    evaluate = lambda stale: ev.truth(clause, job, SlotRows(pool, stale))  # noqa: E731
+    return entry.refresh(pool, rows, evaluate, static=entry.static)
 
 
 SLOT_TRUTH_ENTRIES = 256
@@ -262,19 +248,9 @@ def slot_truth(pool: SlotPool, ev: Evaluator, expr: str, job: Ad, rows: np.ndarr
     n = len(pool)
     entry = cache.get(key)
     if entry is None:
-        entry = _Truths.empty(pool.attr_epoch, n)
+        entry = _PerSlot.empty(pool.attr_epoch, n)
         cache[key] = entry
         while len(cache) > SLOT_TRUTH_ENTRIES:
             cache.pop(next(iter(cache)))
     entry.fit(pool.attr_epoch, n)
-    whole = _covers_pool(rows, n)
-    if whole:
-        stale = np.flatnonzero(entry.versions != pool.version)
-    else:
-        stale = rows[entry.versions[rows] != pool.version[rows]]
-    if len(stale):
-        if len(stale) > SMALL_BATCH and not whole:
-            stale = np.flatnonzero(pool.alive & (entry.versions != pool.version))
-        entry.values[stale] = ev.truth(expr, SlotRows(pool, stale), job)
-        entry.versions[stale] = pool.version[stale]
-    return entry.values.copy() if whole else entry.values[rows]
+    return entry.refresh(pool, rows, lambda stale: ev.truth(expr, SlotRows(pool, stale), job))
