@@ -19,14 +19,7 @@ import numpy as np
 
 from condorfed.core.classads.values import Ad, Expr
 from condorfed.core.negotiation.config import NegotiatorConfig
-from condorfed.core.negotiation.content import (
-    REF,
-    RESOURCE_NAMES,
-    ContentClasses,
-    distinct,
-    slot_attributes_read,
-    walk_references,
-)
+from condorfed.core.negotiation.content import ContentClasses, distinct, slot_attributes_read
 from condorfed.core.negotiation.evaluation import Evaluator, SlotRows
 from condorfed.core.negotiation.pool import MATCH_CACHE_ENTRIES, RESOURCES, MatchCache, SlotPool
 from condorfed.core.negotiation.refs import _tokens, references
@@ -634,9 +627,8 @@ class MatchList:
         hit = self._own_reads.get(sig)
         if hit is None:
             own = self.pool.ads[s].lower_items()
-            walk = walk_references(self.pool, "MY.Requirements", self.job, True, fixed=own)
-            hit = self._own_reads[sig] = any(
-                kind == REF and on_slot and name in RESOURCE_NAMES for kind, _, name, on_slot in walk
+            hit = self._own_reads[sig] = reads_slot_resources(
+                self.pool, "MY.Requirements", self.job, my_is_slot=True, fixed=own
             )
         return hit
 

@@ -10,7 +10,7 @@ so one evaluation (per slot version) serves every such autocluster.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -133,18 +133,22 @@ def _covers_pool(rows: np.ndarray, n: int) -> bool:
     return len(rows) == n and (n < 2 or bool((rows[1:] > rows[:-1]).all()))
 
 
-def _reachable_refs(pool: SlotPool, expr: str, job: Ad, my_is_slot: bool) -> Iterator[tuple[str, bool]]:
+def _reachable_refs(
+    pool: SlotPool, expr: str, job: Ad, my_is_slot: bool, fixed: Mapping[str, object] | None = None
+) -> Iterator[tuple[str, bool]]:
     """Every (attribute name, on the slot side?) that ``expr`` can read (:func:`walk_references`)."""
-    walk = walk_references(pool, expr, job, my_is_slot)
+    walk = walk_references(pool, expr, job, my_is_slot, fixed)
     return ((name, on_slot) for kind, _, name, on_slot in walk if kind == REF)
 
 
-def reads_slot_resources(pool: SlotPool, expr: str, job: Ad, *, my_is_slot: bool) -> bool:
+def reads_slot_resources(
+    pool: SlotPool, expr: str, job: Ad, *, my_is_slot: bool, fixed: Mapping[str, object] | None = None
+) -> bool:
     """Whether ``expr`` can read the slot's Cpus/Memory/Disk/GPUs. If not, its value is the same for every
-    state of a p-slot, however many jobs it has taken."""
-    return any(
-        on_slot and name in RESOURCE_NAMES for name, on_slot in _reachable_refs(pool, expr, job, my_is_slot)
-    )
+    state of a p-slot, however many jobs it has taken. ``fixed``: one slot's own attribute values, to
+    ask for that slot alone."""
+    refs = _reachable_refs(pool, expr, job, my_is_slot, fixed)
+    return any(on_slot and name in RESOURCE_NAMES for name, on_slot in refs)
 
 
 def job_side_names(pool: SlotPool, expr: str, job: Ad, *, my_is_slot: bool) -> tuple[str, ...]:
