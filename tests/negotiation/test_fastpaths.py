@@ -17,7 +17,8 @@ from condorfed.core.negotiation import pool as pool_mod
 from condorfed.core.negotiation.autocluster import significant_key
 from condorfed.core.negotiation.cycle import _runs
 from condorfed.core.negotiation.evaluation import SlotRows
-from condorfed.core.negotiation.matchlist import _best_first, _reads_job_only
+from condorfed.core.negotiation.judge import _reads_job_only
+from condorfed.core.negotiation.matchlist import _best_first
 from condorfed.core.negotiation.slotonly import slot_truth
 
 from .conftest import jobs as make_jobs
