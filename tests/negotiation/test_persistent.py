@@ -9,7 +9,9 @@ import pytest
 
 from condorfed.core.classads.values import Ad, Expr
 from condorfed.core.fairshare import UsageState
-from condorfed.core.negotiation import JobGroup, NegotiatorConfig, SlotPool, negotiate_demand
+from condorfed.core.negotiation import JobGroup, NegotiatorConfig, SlotPool, classlist, negotiate_demand
+from condorfed.core.negotiation.classlist import ClassMatchList
+from condorfed.core.negotiation.matchlist import MatchList
 
 from .test_differential import REQS, STARTS
 
@@ -18,7 +20,7 @@ CFG = NegotiatorConfig()
 
 def machine(rng: random.Random, m: int) -> Ad:
     cpus = rng.choice([2, 4, 8, 16])
-    return Ad(
+    ad = Ad(
         Name=f"slot1@m{m}",
         Arch="X86_64",
         OpSys="LINUX",
@@ -35,6 +37,10 @@ def machine(rng: random.Random, m: int) -> Ad:
         PartitionableSlot=True,
         State="Unclaimed",
     )
+    if rng.random() < 0.25:  # a static slot, taken whole
+        ad["PartitionableSlot"] = False
+        ad["Cpus"] = 2
+    return ad
 
 
 def templates(rng: random.Random) -> list[JobGroup]:
@@ -54,8 +60,11 @@ def templates(rng: random.Random) -> list[JobGroup]:
     return out
 
 
+@pytest.mark.parametrize("kind", [ClassMatchList, MatchList], ids=["lists-by-class", "sorted-lists"])
 @pytest.mark.parametrize("seed", range(16), ids=lambda s: f"seed{s}")
-def test_persistent_pool_equals_a_fresh_pool_each_cycle(seed):
+def test_persistent_pool_equals_a_fresh_pool_each_cycle(seed, kind, monkeypatch):
+    if kind is MatchList:  # the kind a persistent pool uses above classlist.MAX_SLOTS slots
+        monkeypatch.setattr(classlist, "MAX_SLOTS", -1)
     rng = random.Random(seed)
     kept = SlotPool([machine(rng, m) for m in range(10)])
     groups = templates(rng)
@@ -68,11 +77,16 @@ def test_persistent_pool_equals_a_fresh_pool_each_cycle(seed):
         fresh.remove([i for i in range(len(kept)) if not kept.alive[i]])
         for claim in kept.claims.values():  # the same dynamic slots (their resources are already gone)
             fresh._remember(claim)
+            if claim.whole_slot:  # a static slot's ad still says Unclaimed: the pool holds the claim
+                fresh.claimed[claim.slot], fresh.remote[claim.slot] = True, claim.submitter
         a = negotiate_demand(demand, kept, CFG, usage, cycle * 60.0)
         b = negotiate_demand(demand, fresh, CFG, usage, cycle * 60.0)
         assert sorted((m.group.key, m.slot, m.count) for m in a.matches) == sorted(
             (m.group.key, m.slot, m.count) for m in b.matches
         ), f"cycle {cycle}"
+        assert a.rejected == b.rejected, f"cycle {cycle}"
+        assert all(type(ml) is kind for ml in kept.match_lists.values())
+        assert not fresh.match_lists
         usage = a.usage
         for m in a.matches:
             claims.extend(m.claims)

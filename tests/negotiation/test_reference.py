@@ -14,7 +14,8 @@ import pytest
 
 from condorfed.core.classads.values import Ad, Expr
 from condorfed.core.fairshare import UsageState
-from condorfed.core.negotiation import NegotiatorConfig, negotiate
+from condorfed.core.negotiation import NegotiatorConfig, SlotPool, cycle, negotiate
+from condorfed.core.negotiation.classlist import ClassMatchList
 from condorfed.core.negotiation.evaluation import _to_classad, classad2_uses_old_scoping
 
 from .test_differential import REQS as BASE_REQS
@@ -139,12 +140,24 @@ def make_jobs(rng: random.Random, interleave: bool = False) -> list[Ad]:
     return out
 
 
+@pytest.mark.parametrize("persistent", [False, True], ids=["one-cycle-pool", "persistent-pool"])
 @pytest.mark.parametrize("interleave", [False, True], ids=["in-order", "interleaved"])
 @pytest.mark.parametrize("seed", range(20), ids=lambda s: f"seed{s}")
-def test_engine_agrees_with_the_naive_reference(seed, interleave):
+def test_engine_agrees_with_the_naive_reference(seed, interleave, persistent, monkeypatch):
     assert classad2_uses_old_scoping()  # htcondor2 is imported by the test package
+    used: list[object] = []
+    if persistent:  # the kind of pool the simulator keeps: match lists by content class
+        monkeypatch.setattr(cycle, "SlotPool", lambda slots, cache_matches: SlotPool(slots))
+        for_job = ClassMatchList.for_job.__func__
+        monkeypatch.setattr(
+            ClassMatchList,
+            "for_job",
+            classmethod(lambda cls, *a, **k: used.append(for_job(cls, *a, **k)) or used[-1]),
+        )
     rng = random.Random(1000 + seed)
     slots, jobs = make_pool(rng), make_jobs(rng, interleave)
     expected = reference(jobs, slots)
     result = negotiate(jobs, slots, CFG, UsageState(), 0.0)
     assert [(m.job, m.slot) for m in result.matches] == expected
+    if persistent:  # every autocluster got a list by content class
+        assert used and all(isinstance(ml, ClassMatchList) for ml in used)

@@ -322,9 +322,13 @@ class ContentClasses:
 
     def class_ids(self, pool: SlotPool, attrs: tuple[str, ...], rows: np.ndarray) -> np.ndarray:
         """The class id of each row (slot id) for attribute set ``attrs`` (synced with the pool)."""
+        return self.every_class_id(pool, attrs)[rows]
+
+    def every_class_id(self, pool: SlotPool, attrs: tuple[str, ...]) -> np.ndarray:
+        """Every slot's class id for ``attrs``, synced with the pool (the cache itself: do not write)."""
         static, moving = self._split(attrs)
         if not moving:
-            return self._static_ids(pool, static)[rows]
+            return self._static_ids(pool, static)
         state = self._classes.get(attrs)
         if state is None:
             state = self._classes[attrs] = _Codes(moves=True)
@@ -334,14 +338,14 @@ class ContentClasses:
             matrix = np.column_stack([sid, *(self.attr_codes(pool, a)[stale] for a in moving)])
             state.codes[stale] = self.ids_of(attrs, matrix, len(stale))
             state.seen[stale] = pool.version[stale]
-        elif len(stale):  # a few slots changed by claims: straight from their ads
-            sid = self._static_ids(pool, static)[stale].tolist()
+        elif len(stale):  # a few slots changed by claims: straight from their ads, element by element
+            sid = self._static_ids(pool, static)
             table = self._class_ids.setdefault(attrs, {})
             value_ids = [self._value_ids.setdefault(a, {}) for a in moving]
-            ads, out = pool.ads, []
-            for i, static_id in zip(stale.tolist(), sid, strict=True):
+            ads, codes, seen, version = pool.ads, state.codes, state.seen, pool.version
+            for i in stale.tolist():
                 values = ads[i].lower_items()
-                key = [static_id]
+                key = [int(sid[i])]
                 for a, ids in zip(moving, value_ids, strict=True):  # value_code(), inlined: hot
                     vk = value_key(values.get(a, _MISSING))
                     code = ids.get(vk)
@@ -351,10 +355,9 @@ class ContentClasses:
                 cid = table.get(tuple(key))
                 if cid is None:
                     cid = table[tuple(key)] = len(table)
-                out.append(cid)
-            state.codes[stale] = out
-            state.seen[stale] = pool.version[stale]
-        return state.codes[rows]
+                codes[i] = cid
+                seen[i] = version[i]
+        return state.codes
 
     def ids_of(self, attrs: tuple[str, ...], matrix: np.ndarray | None, n: int) -> np.ndarray:
         """Class ids for rows of codes (shape (n, k)): keyed in ``attrs``'s table."""

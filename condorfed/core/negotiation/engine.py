@@ -37,6 +37,7 @@ from condorfed.core.fairshare.groups import (
 )
 from condorfed.core.fairshare.pie import submitter_limits
 from condorfed.core.negotiation.autocluster import significant_key, slot_side_references
+from condorfed.core.negotiation.classlist import ClassMatchList
 from condorfed.core.negotiation.config import NegotiatorConfig
 from condorfed.core.negotiation.evaluation import Evaluator, default_evaluator
 from condorfed.core.negotiation.matchlist import NO_PREEMPTION, RANK_PREEMPTION, MatchList
@@ -109,7 +110,7 @@ class _Cycle:
         for who, used in (running or {}).items():  # running jobs whose slots are not in the pool
             self.usage[who] = max(self.usage.get(who, 0.0), used)
         self.matches: list[GroupMatch] = []
-        self.match_lists: dict[int, MatchList] = {}
+        self.match_lists: dict[int, MatchList | ClassMatchList] = {}
         self.ac_keys: dict[tuple, int] = {}
         self.ac_repr: list[JobGroup] = []
         self.ac_key_of: list[tuple] = []
@@ -174,7 +175,7 @@ class _Cycle:
         return ac
 
     # ---- matching ---------------------------------------------------------------------------------
-    def match_list(self, entry: _Entry, sub: _Submitter) -> MatchList:
+    def match_list(self, entry: _Entry, sub: _Submitter) -> MatchList | ClassMatchList:
         ml = self.match_lists.get(entry.ac)
         if ml is None:
             job = entry.demand.ad.copy()
@@ -193,18 +194,21 @@ class _Cycle:
                     kept.reuse(remaining)
                     self.match_lists[entry.ac] = kept
                     return kept
-            ml = MatchList(
-                job,
-                sub.name,
-                self.pool,
-                self.ev,
-                self.cfg,
-                remaining=remaining,
-                preemption_ok=True,
-                cache_key=cache_key,
-                submitter_prio=sub.eup,
-                remote_prio=lambda who: self.eup(who, None),
-            )
+            if cache_key is not None and not self.preemption_possible:
+                ml = ClassMatchList.for_job(job, sub.name, self.pool, self.ev, self.cfg, remaining=remaining)
+            if ml is None:
+                ml = MatchList(
+                    job,
+                    sub.name,
+                    self.pool,
+                    self.ev,
+                    self.cfg,
+                    remaining=remaining,
+                    preemption_ok=True,
+                    cache_key=cache_key,
+                    submitter_prio=sub.eup,
+                    remote_prio=lambda who: self.eup(who, None),
+                )
             self.match_lists[entry.ac] = ml
             if cache_key is not None and not self.preemption_possible:
                 self.pool.keep_match_list(cache_key, ml)
@@ -287,7 +291,7 @@ class _Cycle:
         return pool.claim(s, *cand.request, sub.name, entry.demand.group)
 
     @staticmethod
-    def _reason(ml: MatchList) -> str:
+    def _reason(ml: MatchList | ClassMatchList) -> str:
         st = ml.stats
         if st["slots"] == 0:
             return "no slots available"

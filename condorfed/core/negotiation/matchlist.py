@@ -115,10 +115,11 @@ class MatchList(Judge):
         self._build(preemption_ok)
 
     # ---- construction -------------------------------------------------------------------------------
-    def _build(self, preemption_ok: bool, exclude: frozenset[int] = frozenset()) -> None:
+    def _survey(self, preemption_ok: bool):
+        """Judge every live slot and count how many pass each test (``stats``, for the reason an
+        autocluster gets nothing): (rows, job_ok, slot_ok, keys, req, part, fits), or None if no
+        slot is live."""
         pool, cfg = self.pool, self.cfg
-        self._preemption_ok = preemption_ok
-        self._truncated = False
         part_all = pool.partitionable
         live = pool.alive & ~(part_all & (pool.column("cpus") <= 0))  # an empty p-slot takes nobody
         prio_possible = (cfg.preemption_requirements or "").strip().lower() not in ("", "false", "0")
@@ -129,9 +130,9 @@ class MatchList(Judge):
             live &= part_all | ~pool.claimed | preemptible
         else:
             live &= part_all | ~pool.claimed
-        self.stats["slots"] = int(live.sum())
+        self.stats = {"slots": int(live.sum()), "job_req": 0, "slot_req": 0, "both": 0, "fits": 0}
         if not live.any():
-            return
+            return None
         # Evaluate over every live slot (one cached column table), then keep the candidates.
         alive_idx = np.flatnonzero(pool.alive)
         job_ok, slot_ok, keys, req = self._evaluate_alive(alive_idx)
@@ -147,8 +148,18 @@ class MatchList(Judge):
         fits = np.all(req <= have + 1e-9, axis=0) | ~part
         both = job_ok & slot_ok
         self.stats.update(job_req=int(job_ok.sum()), slot_req=int(slot_ok.sum()), both=int(both.sum()))
-        ok = both & fits
-        self.stats["fits"] = int(ok.sum())
+        self.stats["fits"] = int((both & fits).sum())
+        return rows_idx, job_ok, slot_ok, keys, req, part, fits
+
+    def _build(self, preemption_ok: bool, exclude: frozenset[int] = frozenset()) -> None:
+        pool = self.pool
+        self._preemption_ok = preemption_ok
+        self._truncated = False
+        survey = self._survey(preemption_ok)
+        if survey is None:
+            return
+        rows_idx, job_ok, slot_ok, keys, req, part, fits = survey
+        ok = job_ok & slot_ok & fits
         state = np.full(len(rows_idx), NO_PREEMPTION)
         prank = np.zeros(len(rows_idx))
         claimed = pool.claimed[rows_idx] & ~part
@@ -635,9 +646,17 @@ class MatchList(Judge):
 
     def reuse(self, remaining: int) -> None:
         """Serve a new cycle: slots that changed since this list judged them, and new slots, are
-        judged again (changed ones already in the list are re-evaluated when reached)."""
+        judged again (changed ones already in the list are re-evaluated when reached). The counts
+        and the lightest candidate are taken afresh, as a list built now would take them."""
         pool = self.pool
         self.restore()
+        survey = self._survey(self._preemption_ok)
+        self._built_min = None
+        if survey is not None:
+            rows_idx, job_ok, slot_ok, _, req, part, fits = survey
+            ok = job_ok & slot_ok & fits
+            if ok.any():
+                self._built_min = float(np.where(part, req[0], pool.column("cpus")[rows_idx])[ok].min())
         self.rejected = False
         self.remaining = remaining
         n_old = len(self._seen)

@@ -1,0 +1,302 @@
+"""The match list of one autocluster kept in a persistent pool, by content class.
+
+A slot's judgement (Requirements both ways, the three ranks, the request, whether the request fits)
+depends only on the values of the attributes the expressions can read (content.py). Add the resources
+and the slot type to those attributes and a slot's *content class* decides whether it is a candidate
+and where it ranks. So each class gets a position best first, and finding the best candidate is one
+gather and one ``argmin`` over the slots' current class ids: ties between equal ranks go to the
+lowest slot id, as in the sorted :class:`~.matchlist.MatchList`.
+
+Claims, releases and other autoclusters' matches only move slots between classes, which the pool's
+class ids follow; nothing is re-evaluated unless a slot lands in a class never judged for this job.
+The judgements (:class:`Verdicts`) live in the pool, shared by every autocluster whose job has the
+same values for every job attribute the expressions can read (the same request from another owner).
+
+That is what the simulator and the controller need: thousands of small cycles over the same few
+hundred machines, where re-judging every changed slot for every autocluster dominated. The cost of a
+``peek`` grows with the number of slots, so the engine uses this list for persistent pools up to
+:data:`MAX_SLOTS` slots, and only where no preemption is possible (candidates are then exactly the free
+slots and the p-slots with resources left).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from condorfed.core.classads.values import Ad
+from condorfed.core.negotiation.config import NegotiatorConfig
+from condorfed.core.negotiation.content import RESOURCE_NAMES, ContentClasses, distinct, value_key
+from condorfed.core.negotiation.evaluation import Evaluator, SlotRows
+from condorfed.core.negotiation.judge import Judge
+from condorfed.core.negotiation.matchlist import NO_PREEMPTION, Candidate
+from condorfed.core.negotiation.pool import MATCH_CACHE_ENTRIES, RESOURCES, SlotPool
+from condorfed.core.negotiation.slotonly import job_side_names
+
+MAX_SLOTS = 8192  # above this, the sorted list's per-candidate work beats a scan per peek
+UNKNOWN = -1  # class not judged yet (sorts first, so a scan finds it)
+NONE = np.iinfo(np.int64).max  # not a candidate
+_SLOT_TYPE = ("partitionableslot", "slottype")  # what slot_is_partitionable reads
+_JOB_SIDE = ("Requirements", "Rank", "RequestCpus", "RequestMemory", "RequestDisk", "RequestGPUs")
+
+
+def available(pool: SlotPool) -> np.ndarray:
+    """Slots that can take a job without preemption: live unclaimed slots, and p-slots with cpus left
+    (computed once per pool change, shared by every list)."""
+    tick = (pool.resource_version, pool.structure_version)
+    hit = pool.content_classes.get("available")
+    if hit is not None and hit[0] == tick:
+        return hit[1]
+    part = pool.partitionable
+    free = pool.alive & ~(part & (pool.column("cpus") <= 0)) & (part | ~pool.claimed)
+    pool.content_classes["available"] = (tick, free)
+    return free
+
+
+def dense_ranks(negkeys: np.ndarray) -> np.ndarray:
+    """Each row's position among the distinct rows of ``negkeys`` (n, k), lowest first; NaN sorts after
+    every number and equals NaN, as in the sorted list's lexsort."""
+    if len(negkeys) == 0:
+        return np.zeros(0, dtype=np.int64)
+    cols: list[np.ndarray] = []
+    for c in negkeys.T:
+        cols += [np.isnan(c), np.nan_to_num(c, nan=0.0)]
+    order = np.lexsort(cols[::-1])
+    ordered = np.column_stack([c[order] for c in cols]).astype(np.float64)
+    step = np.ones(len(order), dtype=np.int64)
+    step[0] = 0
+    step[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+    ranks = np.empty(len(order), dtype=np.int64)
+    ranks[order] = np.cumsum(step)
+    return ranks
+
+
+@dataclass
+class Verdicts:
+    """Per content class: judged yet, a candidate (both Requirements hold and the request fits), the
+    pieces of that for the reason given when nothing matches, the rank keys negated (best lowest), what
+    a match takes (weight, request), and the class's position best first (UNKNOWN, NONE)."""
+
+    rank: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    known: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    ok: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    job_ok: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    slot_ok: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    fits: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    negkeys: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    weight: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    offer: list = field(default_factory=list)  # (weight, (cpus, memory, disk, gpus)) or None
+
+    def grow(self, n: int) -> None:
+        k = n - len(self.rank)
+        if k <= 0:
+            return
+        self.rank = np.concatenate([self.rank, np.full(k, UNKNOWN, dtype=np.int64)])
+        for name in ("known", "ok", "job_ok", "slot_ok", "fits"):
+            setattr(self, name, np.concatenate([getattr(self, name), np.zeros(k, dtype=bool)]))
+        self.negkeys = np.concatenate([self.negkeys, np.zeros((k, 3))])
+        self.weight = np.concatenate([self.weight, np.zeros(k)])
+        self.offer += [None] * k
+
+    def record(self, ids, job_ok, slot_ok, fits, keys, offers) -> None:
+        """Store the judgement of classes ``ids``, then rank every candidate class again."""
+        ok = job_ok & slot_ok & fits
+        self.known[ids], self.ok[ids] = True, ok
+        self.job_ok[ids], self.slot_ok[ids], self.fits[ids] = job_ok, slot_ok, fits
+        self.negkeys[ids] = -keys
+        self.weight[ids] = offers[0]  # the cpus taken (SLOT_WEIGHT)
+        for c, offer in zip(ids.tolist(), offers.T.tolist(), strict=True):
+            self.offer[c] = (offer[0], tuple(offer))
+        good = np.flatnonzero(self.known & self.ok)
+        self.rank[self.known] = NONE
+        self.rank[good] = dense_ranks(self.negkeys[good])
+
+
+class ClassMatchList(Judge):
+    """Candidates for one autocluster in a persistent pool (see module docstring). The interface is
+    :class:`~.matchlist.MatchList`'s, for the case without preemption."""
+
+    def __init__(
+        self,
+        job: Ad,
+        submitter: str,
+        pool: SlotPool,
+        evaluator: Evaluator,
+        config: NegotiatorConfig,
+        *,
+        remaining: int,
+        attrs: tuple[str, ...],
+        verdicts: Verdicts,
+    ) -> None:
+        super().__init__(job, pool, evaluator, config)
+        self.submitter = submitter
+        self.remaining = remaining
+        self.rejected = False
+        self._attrs = attrs
+        self._v = verdicts
+        self._layout = (pool.layout_version, pool.attr_epoch)
+        self._classes = ContentClasses.of(pool)
+        self._parked: list[int] = []
+        self._census = np.zeros(0, dtype=np.int64)  # class id -> available slots (see _take_census)
+        self._lightest: float | None = None
+
+    @classmethod
+    def for_job(
+        cls,
+        job: Ad,
+        submitter: str,
+        pool: SlotPool,
+        evaluator: Evaluator,
+        config: NegotiatorConfig,
+        *,
+        remaining: int,
+    ) -> ClassMatchList | None:
+        """This kind of list for ``job``, or None where it does not apply: a one-cycle or large pool,
+        or expressions that read more than named attributes (time(), eval(), whole ads)."""
+        if not pool.cache_matches or int(pool.alive.sum()) > MAX_SLOTS:
+            return None
+        ml = cls(job, submitter, pool, evaluator, config, remaining=remaining, attrs=(), verdicts=Verdicts())
+        read = ml._attrs_read()
+        if read is None:
+            return None
+        ml._attrs = tuple(sorted({*read, *RESOURCE_NAMES, *_SLOT_TYPE}))
+        ml._v = ml._shared_verdicts()
+        ml._take_census()
+        return ml
+
+    def _shared_verdicts(self) -> Verdicts:
+        """The pool's judgements for jobs that read like this one (see module docstring)."""
+        pool, cfg, job = self.pool, self.cfg, self.job
+        exprs = [(f"MY.{a}", False) for a in _JOB_SIDE]
+        exprs += [(e, True) for e in ("MY.Requirements", cfg.pre_job_rank, cfg.post_job_rank) if e]
+        names = sorted({n for e, side in exprs for n in job_side_names(pool, e, job, my_is_slot=side)})
+        values = job.lower_items()
+        key = (
+            getattr(self.ev, "name", "?"),
+            pool.layout_version,
+            pool.attr_epoch,
+            self._attrs,
+            (cfg.pre_job_rank, cfg.post_job_rank, cfg.quantize_cpus, cfg.quantize_memory, cfg.quantize_disk),
+            tuple((n, value_key(values.get(n))) for n in names),
+        )
+        shared = pool.content_classes.setdefault("verdicts", OrderedDict())
+        v = shared.get(key)
+        if v is None:
+            v = shared[key] = Verdicts()
+            while len(shared) > MATCH_CACHE_ENTRIES:
+                shared.popitem(last=False)
+        shared.move_to_end(key)
+        return v
+
+    # ---- judging classes ---------------------------------------------------------------------------
+    def _judge_classes(self, codes: np.ndarray, rows: np.ndarray) -> None:
+        """Judge the classes of slots ``rows`` (one slot per class stands for it)."""
+        pool = self.pool
+        ids, rep, _ = distinct(codes[rows], len(self._v.rank))
+        rows = rows[rep]
+        view = SlotRows(pool, rows)
+        job_ok, slot_ok, keys = self._match_and_keys(view)
+        req = self._requests(view)
+        have = np.vstack([pool.column(r)[rows] for r in RESOURCES])
+        part = pool.partitionable[rows]
+        fits = np.all(req <= have + 1e-9, axis=0) | ~part
+        self._v.record(ids, job_ok, slot_ok, fits, keys, np.where(part, req, have))  # static: taken whole
+        self._lighter(ids[self._v.ok[ids]])
+
+    def _lighter(self, candidates: np.ndarray) -> None:
+        """Candidate classes showed up: no candidate weighs less than the lightest seen."""
+        if len(candidates):
+            low = float(self._v.weight[candidates].min())
+            self._lightest = low if self._lightest is None else min(self._lightest, low)
+
+    def _codes(self) -> np.ndarray:
+        codes = self._classes.every_class_id(self.pool, self._attrs)
+        self._v.grow(self._classes.count(self._attrs))
+        return codes
+
+    # ---- handing out -----------------------------------------------------------------------------------
+    def peek(self) -> Candidate | None:
+        """The best candidate: lowest rank, then lowest slot id."""
+        pool = self.pool
+        if len(pool) == 0:
+            return None
+        while True:
+            codes = self._codes()
+            ranks = np.where(available(pool), self._v.rank[codes], NONE)
+            if self._parked:
+                ranks[self._parked] = NONE
+            s = int(ranks.argmin())
+            best = ranks[s]
+            if best == UNKNOWN:
+                self._judge_classes(codes, np.flatnonzero(ranks == UNKNOWN))
+                continue
+            if best == NONE:
+                return None
+            weight, request = self._v.offer[int(codes[s])]
+            return Candidate(s, weight, request, NO_PREEMPTION, None)
+
+    def taken(self, cand: Candidate) -> None:
+        """The caller claimed ``cand``: the pool's class ids move the slot where it now belongs."""
+        self.remaining -= 1
+
+    def skip(self, cand: Candidate) -> None:
+        """Set the candidate aside for this spin (see MatchList.skip)."""
+        self._parked.append(cand.slot)
+
+    def has_skipped(self) -> bool:
+        return bool(self._parked)
+
+    def restore(self) -> None:
+        self._parked.clear()
+
+    @property
+    def min_weight(self) -> float | None:
+        """No candidate weighs less than this (None: there was none when the cycle reached the list,
+        and none has turned up since), as the sorted list keeps it."""
+        return self._lightest
+
+    def _take_census(self) -> None:
+        """How many available slots each class has as the cycle reaches this list: what the reason
+        for rejecting the autocluster is told from, as the sorted list tells it from its build."""
+        codes = self._codes()
+        free = np.flatnonzero(available(self.pool))
+        unknown = free[self._v.rank[codes[free]] == UNKNOWN]
+        if len(unknown):
+            self._judge_classes(codes, unknown)
+        self._census = np.bincount(codes[free], minlength=len(self._v.rank))
+        present = np.flatnonzero(self._census)
+        self._lightest = None
+        self._lighter(present[self._v.ok[present]])
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Slots available when this cycle reached the list, and how many passed each test."""
+        count = self._census
+        present = np.flatnonzero(count)
+        v, n = self._v, count[present]
+        job_ok, slot_ok = v.job_ok[present], v.slot_ok[present]
+        both = job_ok & slot_ok
+        return {
+            "slots": int(n.sum()),
+            "job_req": int(n[job_ok].sum()),
+            "slot_req": int(n[slot_ok].sum()),
+            "both": int(n[both].sum()),
+            "fits": int(n[both & v.fits[present]].sum()),
+        }
+
+    # ---- across cycles -------------------------------------------------------------------------------
+    def end_cycle(self) -> None:
+        """Nothing refers back to the cycle."""
+
+    def reusable(self) -> bool:
+        """Whether the class plan still holds: no slot expression text changed, no ad edited in place."""
+        pool = self.pool
+        return self._layout == (pool.layout_version, pool.attr_epoch) and int(pool.alive.sum()) <= MAX_SLOTS
+
+    def reuse(self, remaining: int) -> None:
+        self.remaining = remaining
+        self.rejected = False
+        self._parked.clear()
+        self._take_census()
