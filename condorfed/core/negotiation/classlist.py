@@ -88,6 +88,7 @@ class Verdicts:
     negkeys: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
     weight: np.ndarray = field(default_factory=lambda: np.zeros(0))
     offer: list = field(default_factory=list)  # (weight, (cpus, memory, disk, gpus)) or None
+    generation: int = 0  # bumped whenever positions change (lists holding them per slot redo them)
 
     def grow(self, n: int) -> None:
         k = n - len(self.rank)
@@ -112,6 +113,7 @@ class Verdicts:
         good = np.flatnonzero(self.known & self.ok)
         self.rank[self.known] = NONE
         self.rank[good] = dense_ranks(self.negkeys[good])
+        self.generation += 1
 
 
 class ClassMatchList(Judge):
@@ -141,6 +143,10 @@ class ClassMatchList(Judge):
         self._parked: list[int] = []
         self._census = np.zeros(0, dtype=np.int64)  # class id -> available slots (see _take_census)
         self._lightest: float | None = None
+        # Per slot: its class's position, NONE where not available or set aside; kept up to date from
+        # the pool's journal of changed slots, so a peek after one claim touches one slot.
+        self._at = np.zeros(0, dtype=np.int64)
+        self._at_sync = (-1, -1, -1)  # (journal mark, verdicts generation, structure_version)
 
     @classmethod
     def for_job(
@@ -216,21 +222,48 @@ class ClassMatchList(Judge):
         self._v.grow(self._classes.count(self._attrs))
         return codes
 
+    def _positions(self, codes: np.ndarray) -> np.ndarray:
+        """Every slot's position now (see ``_at``)."""
+        pool, v, at = self.pool, self._v, self._at
+        mark, generation, structure = self._at_sync
+        moved, now = pool.changed_since(mark)
+        if moved is None or generation != v.generation or structure != pool.structure_version:
+            at = self._at = np.where(available(pool), v.rank[codes], NONE)
+            if self._parked:
+                at[self._parked] = NONE
+        elif len(moved) > 16:
+            rows = np.unique(np.asarray(moved, dtype=np.int64))
+            at[rows] = np.where(available(pool)[rows], v.rank[codes[rows]], NONE)
+            if self._parked:
+                at[self._parked] = NONE
+        elif moved:
+            parked = self._parked
+            for s in moved:
+                at[s] = v.rank[codes[s]] if self._free(s) and s not in parked else NONE
+        self._at_sync = (now, v.generation, pool.structure_version)
+        return at
+
+    def _free(self, s: int) -> bool:
+        """``available`` for one slot."""
+        pool = self.pool
+        if not pool.alive[s]:
+            return False
+        if pool.partitionable[s]:
+            return bool(pool.column("cpus")[s] > 0)
+        return not pool.claimed[s]
+
     # ---- handing out -----------------------------------------------------------------------------------
     def peek(self) -> Candidate | None:
         """The best candidate: lowest rank, then lowest slot id."""
-        pool = self.pool
-        if len(pool) == 0:
+        if len(self.pool) == 0:
             return None
         while True:
             codes = self._codes()
-            ranks = np.where(available(pool), self._v.rank[codes], NONE)
-            if self._parked:
-                ranks[self._parked] = NONE
-            s = int(ranks.argmin())
-            best = ranks[s]
+            at = self._positions(codes)
+            s = int(at.argmin())
+            best = at[s]
             if best == UNKNOWN:
-                self._judge_classes(codes, np.flatnonzero(ranks == UNKNOWN))
+                self._judge_classes(codes, np.flatnonzero(at == UNKNOWN))
                 continue
             if best == NONE:
                 return None
@@ -244,12 +277,16 @@ class ClassMatchList(Judge):
     def skip(self, cand: Candidate) -> None:
         """Set the candidate aside for this spin (see MatchList.skip)."""
         self._parked.append(cand.slot)
+        if len(self._at) > cand.slot:
+            self._at[cand.slot] = NONE
 
     def has_skipped(self) -> bool:
         return bool(self._parked)
 
     def restore(self) -> None:
-        self._parked.clear()
+        if self._parked:
+            self._parked.clear()
+            self._at_sync = (-1, -1, -1)  # the slots set aside are candidates again
 
     @property
     def min_weight(self) -> float | None:
@@ -298,5 +335,5 @@ class ClassMatchList(Judge):
     def reuse(self, remaining: int) -> None:
         self.remaining = remaining
         self.rejected = False
-        self._parked.clear()
+        self.restore()
         self._take_census()

@@ -32,6 +32,7 @@ _OPAQUE_IDS = frozenset({"eval", "random", "time", "currenttime", "parent", "oth
 _WHOLE_AD = frozenset({"my", "target"})  # bare scope names: the value is a whole ad
 _MISSING = ("missing",)  # an absent attribute: no ad value is a tuple, so its key matches no value
 _UNIQUE_AT = 64  # above this many rows, find distinct code rows with numpy instead of a dict walk
+_ONE_BY_ONE = 4096  # up to this many slots changed by claims are re-keyed straight from their ads
 JOB_MEMOS = 256  # jobs whose per-class results a pool remembers (least recently used go first)
 
 
@@ -128,25 +129,33 @@ class _Codes:
     seen: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     epoch: int = -1
     synced_at: tuple = ()
+    mark: int = -1  # the pool journal's position at the last sync (see SlotPool.changed_since)
 
     def stale(self, pool: SlotPool) -> np.ndarray:
-        """Slots whose code must be (re)computed; nothing is compared while the pool has not moved."""
+        """Slots whose code must be (re)computed; nothing is compared while the pool has not moved,
+        and only the slots the pool's journal names while it reaches back far enough."""
         tick = (pool.attr_epoch, len(pool), pool.resource_version if self.moves else 0)
         if tick == self.synced_at:
             return _NONE
         self.synced_at = tick
-        n = len(pool)
+        n, had = len(pool), len(self.seen)
         if self.epoch != pool.attr_epoch:
             self.epoch = pool.attr_epoch
             self.seen = np.full(n, -1, dtype=np.int64)
             self.codes = np.zeros(n, dtype=np.int64)
-        elif len(self.seen) < n:
-            k = n - len(self.seen)
-            self.seen = np.concatenate([self.seen, np.full(k, -1, dtype=np.int64)])
-            self.codes = np.concatenate([self.codes, np.zeros(k, dtype=np.int64)])
-        if self.moves:
+            had = 0
+        elif had < n:
+            self.seen = np.concatenate([self.seen, np.full(n - had, -1, dtype=np.int64)])
+            self.codes = np.concatenate([self.codes, np.zeros(n - had, dtype=np.int64)])
+        if not self.moves:
+            return np.flatnonzero(self.seen < 0)
+        moved, self.mark = pool.changed_since(self.mark)
+        if moved is None or had == 0:
             return np.flatnonzero(self.seen != pool.version)
-        return np.flatnonzero(self.seen < 0)
+        rows = np.unique(np.asarray(moved, dtype=np.int64))
+        if had < n:
+            rows = np.concatenate([rows, np.arange(had, n)])
+        return rows[self.seen[rows] != pool.version[rows]]
 
 
 _NONE = np.zeros(0, dtype=np.int64)
@@ -333,7 +342,7 @@ class ContentClasses:
         if state is None:
             state = self._classes[attrs] = _Codes(moves=True)
         stale = state.stale(pool)
-        if len(stale) > _UNIQUE_AT:
+        if len(stale) > _ONE_BY_ONE:
             sid = self._static_ids(pool, static)[stale]
             matrix = np.column_stack([sid, *(self.attr_codes(pool, a)[stale] for a in moving)])
             state.codes[stale] = self.ids_of(attrs, matrix, len(stale))

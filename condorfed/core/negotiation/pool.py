@@ -93,6 +93,7 @@ class MatchCache:
 
 
 MATCH_CACHE_ENTRIES = 256
+JOURNAL_KEEP = 1 << 16  # slot changes kept for readers that look often (see SlotPool.changed_since)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +146,8 @@ class SlotPool:
         self.claimed = np.zeros(0, dtype=bool)
         self.alive = np.zeros(0, dtype=bool)
         self.version = np.zeros(0, dtype=np.int64)
+        self._changes: list[int] = []  # slots whose version moved, in order (see changed_since)
+        self._changes_base = 0  # journal position of _changes[0]
         self.remote: list[str | None] = []
         self.structure_version = 0  # bumped on add/remove: column tables must be rebuilt
         self.resource_version = 0  # bumped when resource columns change: columns must be refreshed
@@ -259,6 +262,24 @@ class SlotPool:
         return tuple(sorted(self._texts.get(name, ())))
 
     # ---- resources -------------------------------------------------------------------------
+    def _moved(self, i: int) -> None:
+        self.version[i] += 1
+        self.resource_version += 1
+        changes = self._changes
+        changes.append(i)
+        if len(changes) > 2 * JOURNAL_KEEP:
+            del changes[:JOURNAL_KEEP]
+            self._changes_base += JOURNAL_KEEP
+
+    def changed_since(self, mark: int) -> tuple[list[int] | None, int]:
+        """The slots whose version moved (claims, releases) since journal position ``mark``, and the
+        position now. None instead of slots when ``mark`` is older than the journal keeps (or -1):
+        compare versions instead. Slots added or removed are not in it (``structure_version``)."""
+        end = self._changes_base + len(self._changes)
+        if mark < self._changes_base:
+            return None, end
+        return self._changes[mark - self._changes_base :], end
+
     def column(self, resource: str) -> np.ndarray:
         return self._cols[resource]
 
@@ -318,8 +339,7 @@ class SlotPool:
             key = RESOURCE_ATTRS[r]
             ad[key] = int(v) if float(v).is_integer() else v
             self.has_attr[r][i] = True
-        self.version[i] += 1
-        self.resource_version += 1
+        self._moved(i)
 
     def claim(
         self, i: int, cpus: float, memory: float, disk: float, gpus: float, submitter: str, group: str | None
@@ -336,8 +356,7 @@ class SlotPool:
             claim = Claim(i, c["cpus"][i], c["memory"][i], c["disk"][i], c["gpus"][i], submitter, group, True)
             self.claimed[i] = True
             self.remote[i] = submitter
-            self.version[i] += 1
-            self.resource_version += 1
+            self._moved(i)
         return self._remember(claim)
 
     def release(self, claim_id: int) -> None:
@@ -349,8 +368,7 @@ class SlotPool:
         if claim.whole_slot:
             self.claimed[i] = False
             self.remote[i] = None
-            self.version[i] += 1
-            self.resource_version += 1
+            self._moved(i)
         else:
             c = self._cols
             self._set_resources(
