@@ -232,7 +232,7 @@ class ClassMatchList(Judge):
             if self._parked:
                 at[self._parked] = NONE
         elif len(moved) > 16:
-            rows = np.unique(np.asarray(moved, dtype=np.int64))
+            rows = np.fromiter(set(moved), dtype=np.int64)
             at[rows] = np.where(available(pool)[rows], v.rank[codes[rows]], NONE)
             if self._parked:
                 at[self._parked] = NONE

@@ -152,10 +152,10 @@ class _Codes:
         moved, self.mark = pool.changed_since(self.mark)
         if moved is None or had == 0:
             return np.flatnonzero(self.seen != pool.version)
-        rows = np.unique(np.asarray(moved, dtype=np.int64))
         if had < n:
-            rows = np.concatenate([rows, np.arange(had, n)])
-        return rows[self.seen[rows] != pool.version[rows]]
+            moved = [*moved, *range(had, n)]
+        seen, version = self.seen, pool.version
+        return np.fromiter((i for i in set(moved) if seen[i] != version[i]), dtype=np.int64)
 
 
 _NONE = np.zeros(0, dtype=np.int64)

@@ -178,15 +178,13 @@ class _Cycle:
     def match_list(self, entry: _Entry, sub: _Submitter) -> MatchList | ClassMatchList:
         ml = self.match_lists.get(entry.ac)
         if ml is None:
-            job = entry.demand.ad.copy()
-            job["SubmitterUserPrio"] = sub.eup
-            job["SubmitterUserResourcesInUse"] = self.usage.get(sub.name, 0.0)
-            if sub.group is not None:
-                job["SubmitterGroup"] = sub.group.name
-                job["SubmitterGroupQuota"] = sub.group.quota
             remaining = sum(e.left for e in sub.entries if e.ac == entry.ac)
             cache_key = None
-            if self.pool.cache_matches and not (self.slot_side & _INJECTED) and not _mentions(job, _INJECTED):
+            if (
+                self.pool.cache_matches
+                and not (self.slot_side & _INJECTED)
+                and not self._mentions_injected(entry)
+            ):
                 cache_key = (self.ev.name, self.ac_key_of[entry.ac])
             if cache_key is not None and not self.preemption_possible:
                 kept = self.pool.match_lists.get(cache_key)
@@ -194,6 +192,12 @@ class _Cycle:
                     kept.reuse(remaining)
                     self.match_lists[entry.ac] = kept
                     return kept
+            job = entry.demand.ad.copy()
+            job["SubmitterUserPrio"] = sub.eup
+            job["SubmitterUserResourcesInUse"] = self.usage.get(sub.name, 0.0)
+            if sub.group is not None:
+                job["SubmitterGroup"] = sub.group.name
+                job["SubmitterGroupQuota"] = sub.group.quota
             if cache_key is not None and not self.preemption_possible:
                 ml = ClassMatchList.for_job(job, sub.name, self.pool, self.ev, self.cfg, remaining=remaining)
             if ml is None:
@@ -213,6 +217,18 @@ class _Cycle:
             if cache_key is not None and not self.preemption_possible:
                 self.pool.keep_match_list(cache_key, ml)
         return ml
+
+    def _mentions_injected(self, entry: _Entry) -> bool:
+        """Whether the job's expressions name what the engine adds to the ad (their results then
+        change from cycle to cycle); remembered in the pool while the ad object is unchanged."""
+        ad = entry.demand.ad
+        memo = self.pool.content_classes.setdefault("mentions_injected", {})
+        hit = memo.get(id(ad))
+        if hit is None or hit[0] is not ad or hit[1] != ad.lower_items():
+            if len(memo) > 4096:
+                memo.clear()
+            hit = memo[id(ad)] = (ad, dict(ad.lower_items()), _mentions(ad, _INJECTED))
+        return hit[2]
 
     def negotiate_submitter(self, sub: _Submitter, limit: float, pie_left: list[float]) -> bool:
         """Offer the submitter's idle jobs up to ``limit``. True when it is done (nothing more to offer)."""
