@@ -18,7 +18,7 @@ evaluate them row by row.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -237,6 +237,7 @@ class ContentClasses:
         self._classes: dict[tuple[str, ...], _Codes] = {}
         self._poor: dict[tuple[str, ...], int] = {}  # attrs -> structure_version it was seen at
         self._splits: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self._rekey_plans: dict[tuple[str, ...], tuple] = {}  # attrs -> (static, class table, value ids)
         self._number_ids: dict[str, dict[float, int]] = {}  # resource -> float value -> code
 
     def poor_sharing(self, pool: SlotPool, attrs: tuple[str, ...]) -> bool:
@@ -341,6 +342,16 @@ class ContentClasses:
         state = self._classes.get(attrs)
         if state is None:
             state = self._classes[attrs] = _Codes(moves=True)
+        tick = (pool.attr_epoch, len(pool.ads), pool.resource_version)
+        if state.synced_at == tick:
+            return state.codes  # nothing moved since (the common case: several lists, one pool)
+        if state.synced_at[:2] == tick[:2]:
+            # Only claims and releases since: re-key the slots the pool's journal names.
+            moved, mark = pool.changed_since(state.mark)
+            if moved is not None and len(moved) <= _ONE_BY_ONE:
+                state.synced_at, state.mark = tick, mark
+                self._rekey(pool, attrs, state, set(moved) if len(moved) > 1 else moved)
+                return state.codes
         stale = state.stale(pool)
         if len(stale) > _ONE_BY_ONE:
             sid = self._static_ids(pool, static)[stale]
@@ -348,25 +359,40 @@ class ContentClasses:
             state.codes[stale] = self.ids_of(attrs, matrix, len(stale))
             state.seen[stale] = pool.version[stale]
         elif len(stale):  # a few slots changed by claims: straight from their ads, element by element
-            sid = self._static_ids(pool, static)
-            table = self._class_ids.setdefault(attrs, {})
-            value_ids = [self._value_ids.setdefault(a, {}) for a in moving]
-            ads, codes, seen, version = pool.ads, state.codes, state.seen, pool.version
-            for i in stale.tolist():
-                values = ads[i].lower_items()
-                key = [int(sid[i])]
-                for a, ids in zip(moving, value_ids, strict=True):  # value_code(), inlined: hot
-                    vk = value_key(values.get(a, _MISSING))
-                    code = ids.get(vk)
-                    if code is None:
-                        code = ids[vk] = len(ids)
-                    key.append(code)
-                cid = table.get(tuple(key))
-                if cid is None:
-                    cid = table[tuple(key)] = len(table)
-                codes[i] = cid
-                seen[i] = version[i]
+            self._rekey(pool, attrs, state, stale.tolist())
         return state.codes
+
+    def _rekey(self, pool: SlotPool, attrs: tuple[str, ...], state: _Codes, rows: Iterable[int]) -> None:
+        """Class ids of ``rows`` for ``attrs`` from their ads (the static part's id and the resources'
+        value codes; a slot's static id cannot have changed while the pool's layout has not)."""
+        plan = self._rekey_plans.get(attrs)
+        if plan is None:
+            static, moving = self._split(attrs)
+            table = self._class_ids.setdefault(attrs, {})
+            value_ids = [(a, self._value_ids.setdefault(a, {})) for a in moving]
+            plan = self._rekey_plans[attrs] = (static, table, value_ids)
+        static, table, value_ids = plan
+        synced = self._classes.get(static)
+        if synced is not None and synced.synced_at == (pool.attr_epoch, len(pool.ads), 0):
+            sid = synced.codes
+        else:
+            sid = self._static_ids(pool, static)
+        ads, codes, seen, version = pool.ads, state.codes, state.seen, pool.version
+        for i in rows:
+            values = ads[i].lower_items()
+            key = [int(sid[i])]
+            for a, ids in value_ids:  # value_code(), inlined: hot
+                vk = value_key(values.get(a, _MISSING))
+                code = ids.get(vk)
+                if code is None:
+                    code = ids[vk] = len(ids)
+                key.append(code)
+            key = tuple(key)
+            cid = table.get(key)
+            if cid is None:
+                cid = table[key] = len(table)
+            codes[i] = cid
+            seen[i] = version[i]
 
     def ids_of(self, attrs: tuple[str, ...], matrix: np.ndarray | None, n: int) -> np.ndarray:
         """Class ids for rows of codes (shape (n, k)): keyed in ``attrs``'s table."""
