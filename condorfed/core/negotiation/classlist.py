@@ -143,6 +143,7 @@ class ClassMatchList(Judge):
         self._parked: list[int] = []
         self._census = np.zeros(0, dtype=np.int64)  # class id -> available slots (see _take_census)
         self._lightest: float | None = None
+        self._last = (0, 0)  # (class, position) of the last candidate handed out
         # Per slot: its class's position, NONE where not available or set aside; kept up to date from
         # the pool's journal of changed slots, so a peek after one claim touches one slot.
         self._at = np.zeros(0, dtype=np.int64)
@@ -202,14 +203,46 @@ class ClassMatchList(Judge):
         pool = self.pool
         ids, rep, _ = distinct(codes[rows], len(self._v.rank))
         rows = rows[rep]
-        view = SlotRows(pool, rows)
+        self._judge_view(ids, SlotRows(pool, rows), np.vstack([pool.column(r)[rows] for r in RESOURCES]))
+
+    def _judge_view(self, ids: np.ndarray, view: SlotRows, have: np.ndarray) -> None:
+        """Judge classes ``ids``, each stood for by a row of ``view`` holding resources ``have``."""
         job_ok, slot_ok, keys = self._match_and_keys(view)
         req = self._requests(view)
-        have = np.vstack([pool.column(r)[rows] for r in RESOURCES])
-        part = pool.partitionable[rows]
+        part = self.pool.partitionable[np.asarray(view.rows, dtype=np.int64)]
         fits = np.all(req <= have + 1e-9, axis=0) | ~part
         self._v.record(ids, job_ok, slot_ok, fits, keys, np.where(part, req, have))  # static: taken whole
         self._lighter(ids[self._v.ok[ids]])
+
+    def repeats(self, cand: Candidate, most: int) -> int:
+        """How many jobs in a row (up to ``most``) p-slot ``cand.slot`` can take while it stays the
+        best candidate: each claim moves it to the class the claim leads to, and it stays first as
+        long as that class ranks no worse (every other slot is behind it, and unchanged) and asks the
+        same. The caller claims them at once, as one match after another would."""
+        s, pool, v, attrs = cand.slot, self.pool, self._v, self._attrs
+        if not pool.partitionable[s]:
+            return 1
+        cid, best = self._last
+        offer = v.offer[cid]
+        request = offer[1]
+        after = self._classes.transitions(attrs)
+        left = [float(pool.column(r)[s]) for r in RESOURCES]
+        k, cur = 1, cid
+        while k < most:
+            left = [have - take for have, take in zip(left, request, strict=True)]  # as SlotPool.claim
+            nxt = after.get((cur, request))
+            if nxt is None:
+                nxt = self._classes.after_claim(pool, attrs, cur, request, s, left)
+            if nxt >= len(v.rank):
+                v.grow(self._classes.count(attrs))
+            if v.rank[nxt] == UNKNOWN:
+                over = {r: np.array([left[i]]) for i, r in enumerate(RESOURCES) if request[i] != 0}
+                view = SlotRows(pool, np.array([s]), over)
+                self._judge_view(np.array([nxt]), view, np.array(left).reshape(4, 1))
+            if v.rank[nxt] > best or v.offer[nxt] != offer:
+                break
+            k, cur = k + 1, nxt
+        return k
 
     def _lighter(self, candidates: np.ndarray) -> None:
         """Candidate classes showed up: no candidate weighs less than the lightest seen."""
@@ -267,12 +300,15 @@ class ClassMatchList(Judge):
                 continue
             if best == NONE:
                 return None
-            weight, request = self._v.offer[int(codes[s])]
+            cid = int(codes[s])
+            self._last = (cid, int(best))
+            weight, request = self._v.offer[cid]
             return Candidate(s, weight, request, NO_PREEMPTION, None)
 
-    def taken(self, cand: Candidate) -> None:
-        """The caller claimed ``cand``: the pool's class ids move the slot where it now belongs."""
-        self.remaining -= 1
+    def taken(self, cand: Candidate, count: int = 1) -> None:
+        """The caller claimed ``cand`` for ``count`` jobs (see :meth:`repeats`): the pool's class ids
+        move the slot where it now belongs."""
+        self.remaining -= count
 
     def skip(self, cand: Candidate) -> None:
         """Set the candidate aside for this spin (see MatchList.skip)."""

@@ -18,13 +18,13 @@ evaluate them row by row.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable, Iterable, Iterator, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from condorfed.core.classads.values import Ad, Expr
-from condorfed.core.negotiation.pool import SlotPool
+from condorfed.core.negotiation.pool import RESOURCES, SlotPool
 from condorfed.core.negotiation.refs import _tokens, references
 
 # Ids that read more than named attributes, or read the clock or a random source.
@@ -238,6 +238,7 @@ class ContentClasses:
         self._poor: dict[tuple[str, ...], int] = {}  # attrs -> structure_version it was seen at
         self._splits: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self._rekey_plans: dict[tuple[str, ...], tuple] = {}  # attrs -> (static, class table, value ids)
+        self._after: dict[tuple[str, ...], dict] = {}  # attrs -> (class, request) -> class after
         self._number_ids: dict[str, dict[float, int]] = {}  # resource -> float value -> code
 
     def poor_sharing(self, pool: SlotPool, attrs: tuple[str, ...]) -> bool:
@@ -428,6 +429,33 @@ class ContentClasses:
             own = values is None
             columns.append(self.attr_codes(pool, a)[rows] if own else self._number_codes(a, values))
         return self.ids_of(attrs, np.column_stack(columns), len(rows))
+
+    def after_claim(
+        self,
+        pool: SlotPool,
+        attrs: tuple[str, ...],
+        cid: int,
+        request: tuple[float, ...],
+        row: int,
+        left: Sequence[float],
+    ) -> int:
+        """The class a p-slot of class ``cid`` moves to when a claim takes ``request`` (cpus, memory,
+        disk, gpus) from it, leaving ``left``; ``row`` is a slot whose other attributes it shares.
+        A claim rewrites only the resources it changes, as whole numbers where they are whole, so
+        the answer depends on the class and the request alone (remembered)."""
+        known = self.transitions(attrs)
+        hit = known.get((cid, request))
+        if hit is None:
+            over = {r: np.array([left[k]]) for k, r in enumerate(RESOURCES) if request[k] != 0}
+            hit = known[(cid, request)] = int(self.override_ids(pool, attrs, np.array([row]), over)[0])
+        return hit
+
+    def transitions(self, attrs: tuple[str, ...]) -> dict[tuple[int, tuple[float, ...]], int]:
+        """(class, request) -> class after the claim, as :meth:`after_claim` has found them."""
+        known = self._after.get(attrs)
+        if known is None:
+            known = self._after[attrs] = {}
+        return known
 
     def _number_codes(self, name: str, values: np.ndarray) -> np.ndarray:
         """Codes of resource numbers as the ad would hold them (integral values as integers)."""

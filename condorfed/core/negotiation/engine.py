@@ -40,7 +40,7 @@ from condorfed.core.negotiation.autocluster import significant_key, slot_side_re
 from condorfed.core.negotiation.classlist import ClassMatchList
 from condorfed.core.negotiation.config import NegotiatorConfig
 from condorfed.core.negotiation.evaluation import Evaluator, default_evaluator
-from condorfed.core.negotiation.matchlist import NO_PREEMPTION, RANK_PREEMPTION, MatchList
+from condorfed.core.negotiation.matchlist import NO_PREEMPTION, RANK_PREEMPTION, Candidate, MatchList
 from condorfed.core.negotiation.pool import SlotPool
 from condorfed.core.negotiation.results import (
     GroupCycleResult,
@@ -253,20 +253,29 @@ class _Cycle:
                 if used + cand.weight > limit + _EPS:
                     ml.skip(cand)  # as the negotiator does: try lighter candidates further down
                     continue
-                cid = (
-                    self.pool.claim(cand.slot, *cand.request, sub.name, entry.demand.group)
-                    if cand.state == NO_PREEMPTION
-                    else self._preempt(cand, sub, entry)
-                )
-                ml.taken(cand)
-                entry.left -= 1
-                used += cand.weight
-                pie_left[0] -= cand.weight
-                sub.matched += 1
-                sub.matched_weight += cand.weight
-                self.usage[sub.name] = self.usage.get(sub.name, 0.0) + cand.weight
-                if sub.group is not None:
-                    sub.group.usage += cand.weight
+                n = 1
+                if cand.state == NO_PREEMPTION and self._fitting(cand, entry.left, used, limit, 2) == 2:
+                    # The slot may stay the best candidate for the next jobs too: claim them at once.
+                    n = self._fitting(cand, entry.left, used, limit, ml.repeats(cand, entry.left))
+                if cand.state != NO_PREEMPTION:
+                    cids: tuple[int, ...] = (self._preempt(cand, sub, entry),)
+                elif n == 1:
+                    cids = (self.pool.claim(cand.slot, *cand.request, sub.name, entry.demand.group),)
+                else:
+                    cids = tuple(
+                        self.pool.claim_many(cand.slot, n, *cand.request, sub.name, entry.demand.group)
+                    )
+                ml.taken(cand, n)
+                w = cand.weight
+                for _ in range(n):  # job by job: the sums come out as one match at a time makes them
+                    entry.left -= 1
+                    used += w
+                    pie_left[0] -= w
+                    sub.matched += 1
+                    sub.matched_weight += w
+                    self.usage[sub.name] = self.usage.get(sub.name, 0.0) + w
+                    if sub.group is not None:
+                        sub.group.usage += w
                 prev = entry.matches[-1] if entry.matches else None
                 if (
                     prev is not None
@@ -275,7 +284,7 @@ class _Cycle:
                     and cand.preempting is None
                 ):
                     entry.matches[-1] = GroupMatch(
-                        entry.demand, cand.slot, prev.count + 1, (*prev.claims, cid), *cand.request
+                        entry.demand, cand.slot, prev.count + n, (*prev.claims, *cids), *cand.request
                     )
                 else:
                     kind = (
@@ -287,14 +296,25 @@ class _Cycle:
                         GroupMatch(
                             entry.demand,
                             cand.slot,
-                            1,
-                            (cid,),
+                            n,
+                            cids,
                             *cand.request,
                             preempting=cand.preempting,
                             preemption=kind,
                         )
                     )
         return True
+
+    @staticmethod
+    def _fitting(cand: Candidate, left: int, used: float, limit: float, most: int) -> int:
+        """How many jobs of weight ``cand.weight`` fit the limit one after another (at most ``most``
+        and ``left``), summed as one match after another sums them."""
+        n, w = 1, cand.weight
+        used += w
+        while n < most and n < left and used + w <= limit + _EPS:
+            n += 1
+            used += w
+        return n
 
     def _preempt(self, cand, sub: _Submitter, entry: _Entry) -> int:
         """Take a claimed slot from its current holder."""

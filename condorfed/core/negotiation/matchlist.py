@@ -618,8 +618,13 @@ class MatchList(Judge):
         else:
             self._ptr += 1
 
-    def taken(self, cand: Candidate) -> None:
-        """The caller claimed ``cand`` (the last peek): drop it, or put the p-slot back with less left."""
+    def repeats(self, cand: Candidate, most: int) -> int:
+        """How many jobs in a row ``cand`` may take (see ClassMatchList): here always one."""
+        return 1
+
+    def taken(self, cand: Candidate, count: int = 1) -> None:
+        """The caller claimed ``cand`` (the last peek): drop it, or put the p-slot back with less left.
+        (``count`` is always 1 here: see :meth:`repeats`.)"""
         if self._from_heap:
             e = self._heap[0]
             self._last_keys[cand.slot] = (-e[0], -e[1], -e[2])
