@@ -59,6 +59,11 @@ class Ad(Mapping[str, Value]):
         self._names.setdefault(key, name)
         self._values[key] = value
 
+    def set_lower(self, key: str, name: str, value: Value) -> None:
+        """``self[name] = value`` where ``key`` is already ``name.lower()`` (a hot path's shortcut)."""
+        self._names.setdefault(key, name)
+        self._values[key] = value
+
     def __delitem__(self, name: str) -> None:
         key = name.lower()
         del self._values[key]

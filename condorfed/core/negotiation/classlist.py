@@ -226,23 +226,29 @@ class ClassMatchList(Judge):
         offer = v.offer[cid]
         request = offer[1]
         after = self._classes.transitions(attrs)
-        left = [float(pool.column(r)[s]) for r in RESOURCES]
         k, cur = 1, cid
         while k < most:
-            left = [have - take for have, take in zip(left, request, strict=True)]  # as SlotPool.claim
             nxt = after.get((cur, request))
-            if nxt is None:
+            if nxt is None or nxt >= len(v.rank) or v.rank[nxt] == UNKNOWN:
+                left = self._left_after(s, request, k)
                 nxt = self._classes.after_claim(pool, attrs, cur, request, s, left)
-            if nxt >= len(v.rank):
                 v.grow(self._classes.count(attrs))
-            if v.rank[nxt] == UNKNOWN:
-                over = {r: np.array([left[i]]) for i, r in enumerate(RESOURCES) if request[i] != 0}
-                view = SlotRows(pool, np.array([s]), over)
-                self._judge_view(np.array([nxt]), view, np.array(left).reshape(4, 1))
+                if v.rank[nxt] == UNKNOWN:
+                    over = {r: np.array([left[i]]) for i, r in enumerate(RESOURCES) if request[i] != 0}
+                    view = SlotRows(pool, np.array([s]), over)
+                    self._judge_view(np.array([nxt]), view, np.array(left).reshape(4, 1))
             if v.rank[nxt] > best or v.offer[nxt] != offer:
                 break
             k, cur = k + 1, nxt
         return k
+
+    def _left_after(self, s: int, request: tuple[float, ...], claims: int) -> list[float]:
+        """Slot ``s``'s resources after ``claims`` more claims of ``request``, subtracted one claim at
+        a time as SlotPool.claim does (so the floats are the ones the slot will hold)."""
+        left = [float(self.pool.column(r)[s]) for r in RESOURCES]
+        for _ in range(claims):
+            left = [have - take for have, take in zip(left, request, strict=True)]
+        return left
 
     def _lighter(self, candidates: np.ndarray) -> None:
         """Candidate classes showed up: no candidate weighs less than the lightest seen."""

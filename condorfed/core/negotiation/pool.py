@@ -330,15 +330,15 @@ class SlotPool:
         return [self._forget(cid) for cid in sorted(self._claims_on.get(slot, set()).copy())]
 
     def _set_resources(self, i: int, cpus: float, memory: float, disk: float, gpus: float) -> None:
-        ad = self.ads[i]
+        ad, cols, has, versions = self.ads[i], self._cols, self.has_attr, self.res_version
         for r, v in zip(RESOURCES, (cpus, memory, disk, gpus), strict=True):
-            if self._cols[r][i] == v:
+            col = cols[r]
+            if col[i] == v:
                 continue
-            self._cols[r][i] = v
-            self.res_version[r] += 1
-            key = RESOURCE_ATTRS[r]
-            ad[key] = int(v) if float(v).is_integer() else v
-            self.has_attr[r][i] = True
+            col[i] = v
+            versions[r] += 1
+            ad.set_lower(r, RESOURCE_ATTRS[r], int(v) if float(v).is_integer() else v)
+            has[r][i] = True
         self._moved(i)
 
     def claim(
