@@ -315,6 +315,14 @@ class ClassMatchList(Judge):
         """The caller claimed ``cand`` for ``count`` jobs (see :meth:`repeats`): the pool's class ids
         move the slot where it now belongs."""
         self.remaining -= count
+        s = cand.slot
+        if self.pool.partitionable[s]:  # where the claims took it, if that transition is known
+            cid, after = self._last[0], self._classes.transitions(self._attrs)
+            for _ in range(count):
+                cid = after.get((cid, cand.request))
+                if cid is None:
+                    return  # the pool's journal has the slot re-keyed from its ad
+            self._classes.note_class(self.pool, self._attrs, s, cid)
 
     def skip(self, cand: Candidate) -> None:
         """Set the candidate aside for this spin (see MatchList.skip)."""

@@ -380,6 +380,8 @@ class ContentClasses:
             sid = self._static_ids(pool, static)
         ads, codes, seen, version = pool.ads, state.codes, state.seen, pool.version
         for i in rows:
+            if seen[i] == version[i]:
+                continue  # already known (see note_class)
             values = ads[i].lower_items()
             key = [int(sid[i])]
             for a, ids in value_ids:  # value_code(), inlined: hot
@@ -449,6 +451,14 @@ class ContentClasses:
             over = {r: np.array([left[k]]) for k, r in enumerate(RESOURCES) if request[k] != 0}
             hit = known[(cid, request)] = int(self.override_ids(pool, attrs, np.array([row]), over)[0])
         return hit
+
+    def note_class(self, pool: SlotPool, attrs: tuple[str, ...], slot: int, cid: int) -> None:
+        """Slot ``slot`` is in class ``cid`` for ``attrs`` now (a claim whose transition is known):
+        its ad need not be read again."""
+        state = self._classes.get(attrs)
+        if state is not None and slot < len(state.codes) and state.epoch == pool.attr_epoch:
+            state.codes[slot] = cid
+            state.seen[slot] = pool.version[slot]
 
     def transitions(self, attrs: tuple[str, ...]) -> dict[tuple[int, tuple[float, ...]], int]:
         """(class, request) -> class after the claim, as :meth:`after_claim` has found them."""

@@ -337,7 +337,8 @@ class SlotPool:
                 continue
             col[i] = v
             versions[r] += 1
-            ad.set_lower(r, RESOURCE_ATTRS[r], int(v) if float(v).is_integer() else v)
+            v = float(v)  # a Python number in the ad, as content classes key it
+            ad.set_lower(r, RESOURCE_ATTRS[r], int(v) if v.is_integer() else v)
             has[r][i] = True
         self._moved(i)
 
