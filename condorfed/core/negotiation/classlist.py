@@ -141,7 +141,7 @@ class ClassMatchList(Judge):
         self._layout = (pool.layout_version, pool.attr_epoch)
         self._classes = ContentClasses.of(pool)
         self._parked: list[int] = []
-        self._census = np.zeros(0, dtype=np.int64)  # class id -> available slots (see _take_census)
+        self._census = np.zeros(0, dtype=np.int64)  # the available slots' classes (see _take_census)
         self._lightest: float | None = None
         self._last = (0, 0)  # (class, position) of the last candidate handed out
         # Per slot: its class's position, NONE where not available or set aside; kept up to date from
@@ -349,18 +349,18 @@ class ClassMatchList(Judge):
         for rejecting the autocluster is told from, as the sorted list tells it from its build."""
         codes = self._codes()
         free = np.flatnonzero(available(self.pool))
-        unknown = free[self._v.rank[codes[free]] == UNKNOWN]
-        if len(unknown):
-            self._judge_classes(codes, unknown)
-        self._census = np.bincount(codes[free], minlength=len(self._v.rank))
-        present = np.flatnonzero(self._census)
+        at = codes[free]
+        unknown = self._v.rank[at] == UNKNOWN
+        if unknown.any():
+            self._judge_classes(codes, free[unknown])
+        self._census = at  # counted when a reason is asked for
         self._lightest = None
-        self._lighter(present[self._v.ok[present]])
+        self._lighter(at[self._v.ok[at]])
 
     @property
     def stats(self) -> dict[str, int]:
         """Slots available when this cycle reached the list, and how many passed each test."""
-        count = self._census
+        count = np.bincount(self._census, minlength=len(self._v.rank))
         present = np.flatnonzero(count)
         v, n = self._v, count[present]
         job_ok, slot_ok = v.job_ok[present], v.slot_ok[present]
