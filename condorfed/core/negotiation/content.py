@@ -351,7 +351,10 @@ class ContentClasses:
             moved, mark = pool.changed_since(state.mark)
             if moved is not None and len(moved) <= _ONE_BY_ONE:
                 state.synced_at, state.mark = tick, mark
-                self._rekey(pool, attrs, state, set(moved) if len(moved) > 1 else moved)
+                seen, version = state.seen, pool.version
+                todo = [i for i in (set(moved) if len(moved) > 1 else moved) if seen[i] != version[i]]
+                if todo:  # (a claim whose class was noted needs nothing)
+                    self._rekey(pool, attrs, state, todo)
                 return state.codes
         stale = state.stale(pool)
         if len(stale) > _ONE_BY_ONE:
@@ -365,7 +368,8 @@ class ContentClasses:
 
     def _rekey(self, pool: SlotPool, attrs: tuple[str, ...], state: _Codes, rows: Iterable[int]) -> None:
         """Class ids of ``rows`` for ``attrs`` from their ads (the static part's id and the resources'
-        value codes; a slot's static id cannot have changed while the pool's layout has not)."""
+        value codes; a slot's static id cannot have changed while the pool's layout has not). Rows
+        whose code is current are left out by the callers."""
         plan = self._rekey_plans.get(attrs)
         if plan is None:
             static, moving = self._split(attrs)
@@ -380,8 +384,6 @@ class ContentClasses:
             sid = self._static_ids(pool, static)
         ads, codes, seen, version = pool.ads, state.codes, state.seen, pool.version
         for i in rows:
-            if seen[i] == version[i]:
-                continue  # already known (see note_class)
             values = ads[i].lower_items()
             key = [int(sid[i])]
             for a, ids in value_ids:  # value_code(), inlined: hot

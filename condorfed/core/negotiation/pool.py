@@ -331,7 +331,7 @@ class SlotPool:
 
     def _set_resources(self, i: int, cpus: float, memory: float, disk: float, gpus: float) -> None:
         ad, cols, has, versions = self.ads[i], self._cols, self.has_attr, self.res_version
-        for r, v in zip(RESOURCES, (cpus, memory, disk, gpus), strict=True):
+        for r, v in (("cpus", cpus), ("memory", memory), ("disk", disk), ("gpus", gpus)):
             col = cols[r]
             if col[i] == v:
                 continue
