@@ -89,6 +89,8 @@ class Verdicts:
     weight: np.ndarray = field(default_factory=lambda: np.zeros(0))
     offer: list = field(default_factory=list)  # (weight, (cpus, memory, disk, gpus)) or None
     generation: int = 0  # bumped whenever positions change (lists holding them per slot redo them)
+    runs: dict = field(default_factory=dict)  # class -> (run length known, class there, complete?)
+    runs_generation: int = -1  # the generation ``runs`` holds for
 
     def grow(self, n: int) -> None:
         k = n - len(self.rank)
@@ -223,10 +225,16 @@ class ClassMatchList(Judge):
         if not pool.partitionable[s]:
             return 1
         cid, best = self._last
+        if v.runs_generation != v.generation:
+            v.runs.clear()
+            v.runs_generation = v.generation
+        k, cur, done = v.runs.get(cid, (1, cid, False))
+        if done or k >= most:
+            return min(k, most)
         offer = v.offer[cid]
         request = offer[1]
         after = self._classes.transitions(attrs)
-        k, cur = 1, cid
+        generation = v.generation
         while k < most:
             nxt = after.get((cur, request))
             if nxt is None or nxt >= len(v.rank) or v.rank[nxt] == UNKNOWN:
@@ -238,8 +246,11 @@ class ClassMatchList(Judge):
                     view = SlotRows(pool, np.array([s]), over)
                     self._judge_view(np.array([nxt]), view, np.array(left).reshape(4, 1))
             if v.rank[nxt] > best or v.offer[nxt] != offer:
+                done = True
                 break
             k, cur = k + 1, nxt
+        if v.generation == generation:  # no class was judged on the way: positions still hold
+            v.runs[cid] = (k, cur, done)
         return k
 
     def _left_after(self, s: int, request: tuple[float, ...], claims: int) -> list[float]:
