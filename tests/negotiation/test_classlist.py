@@ -146,3 +146,31 @@ def test_the_engine_uses_sorted_lists_for_large_or_one_cycle_pools(monkeypatch):
 def test_an_expression_reading_the_clock_gets_a_sorted_list():
     pool = SlotPool([Ad(machine(m), START=Expr("time() > 0")) for m in range(4)])
     assert ClassMatchList.for_job(job("a", 1), "a", pool, _evaluator(), CFG, remaining=1) is None
+
+
+def test_claim_many_equals_claims_one_after_another():
+    one, many = SlotPool([machine(0, 16)]), SlotPool([machine(0, 16)])
+    request = (1.0, 1000.5, 1000.0, 0.0)  # a fractional memory request: the floats must agree
+    ids_one = [one.claim(0, *request, "alice", "atlas") for _ in range(5)]
+    ids_many = many.claim_many(0, 5, *request, "alice", "atlas")
+    assert ids_one == ids_many
+    assert [one.claims[i] for i in ids_one] == [many.claims[i] for i in ids_many]
+    assert dict(one.ads[0].lower_items()) == dict(many.ads[0].lower_items())
+    for r in ("cpus", "memory", "disk", "gpus"):
+        assert one.column(r)[0] == many.column(r)[0]
+    assert one.usage_by_submitter() == many.usage_by_submitter()
+
+
+def test_a_p_slot_that_stays_first_takes_a_run_of_jobs_in_one_claim(monkeypatch):
+    pool = SlotPool([machine(m, 8) for m in range(3)])
+    calls: list[int] = []
+    claim_many = SlotPool.claim_many
+    monkeypatch.setattr(
+        SlotPool, "claim_many", lambda self, i, n, *a: calls.append(n) or claim_many(self, i, n, *a)
+    )
+    demand = [JobGroup(job("alice", 1000), "alice@x", None, 20, key=0)]
+    result = negotiate_demand(demand, pool, CFG, UsageState(), 0.0)
+    # The default NEGOTIATOR_PRE_JOB_RANK prefers the slot with fewer cpus left: once slot 0 is
+    # taken it stays first until it is full, so each slot is filled by one claim.
+    assert [(m.slot, m.count) for m in result.matches] == [(0, 8), (1, 8), (2, 4)]
+    assert calls == [8, 8, 4]
