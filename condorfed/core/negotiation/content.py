@@ -34,6 +34,7 @@ _MISSING = ("missing",)  # an absent attribute: no ad value is a tuple, so its k
 _UNIQUE_AT = 64  # above this many rows, find distinct code rows with numpy instead of a dict walk
 _ONE_BY_ONE = 4096  # up to this many slots changed by claims are re-keyed straight from their ads
 JOB_MEMOS = 256  # jobs whose per-class results a pool remembers (least recently used go first)
+TRANSITIONS_KEPT = 1 << 18  # (class, request) -> class after a claim, per attribute set
 
 
 def value_key(v: object) -> Hashable:
@@ -465,7 +466,7 @@ class ContentClasses:
     def transitions(self, attrs: tuple[str, ...]) -> dict[tuple[int, tuple[float, ...]], int]:
         """(class, request) -> class after the claim, as :meth:`after_claim` has found them."""
         known = self._after.get(attrs)
-        if known is None:
+        if known is None or len(known) > TRANSITIONS_KEPT:  # a long-lived pool: start afresh now and then
             known = self._after[attrs] = {}
         return known
 
