@@ -138,25 +138,27 @@ class _Codes:
         tick = (pool.attr_epoch, len(pool), pool.resource_version if self.moves else 0)
         if tick == self.synced_at:
             return _NONE
+        if self.moves and self.synced_at[:2] == tick[:2]:  # only claims and releases since
+            moved, mark = pool.changed_since(self.mark)
+            if moved is not None:
+                self.synced_at, self.mark = tick, mark
+                seen, version = self.seen, pool.version
+                rows = [i for i in (set(moved) if len(moved) > 1 else moved) if seen[i] != version[i]]
+                return np.array(rows, dtype=np.int64) if rows else _NONE  # (a noted claim needs none)
         self.synced_at = tick
-        n, had = len(pool), len(self.seen)
+        n = len(pool)
         if self.epoch != pool.attr_epoch:
             self.epoch = pool.attr_epoch
             self.seen = np.full(n, -1, dtype=np.int64)
             self.codes = np.zeros(n, dtype=np.int64)
-            had = 0
-        elif had < n:
-            self.seen = np.concatenate([self.seen, np.full(n - had, -1, dtype=np.int64)])
-            self.codes = np.concatenate([self.codes, np.zeros(n - had, dtype=np.int64)])
+        elif len(self.seen) < n:
+            k = n - len(self.seen)
+            self.seen = np.concatenate([self.seen, np.full(k, -1, dtype=np.int64)])
+            self.codes = np.concatenate([self.codes, np.zeros(k, dtype=np.int64)])
         if not self.moves:
             return np.flatnonzero(self.seen < 0)
-        moved, self.mark = pool.changed_since(self.mark)
-        if moved is None or had == 0:
-            return np.flatnonzero(self.seen != pool.version)
-        if had < n:
-            moved = [*moved, *range(had, n)]
-        seen, version = self.seen, pool.version
-        return np.fromiter((i for i in set(moved) if seen[i] != version[i]), dtype=np.int64)
+        _, self.mark = pool.changed_since(self.mark)  # caught up by comparing every slot
+        return np.flatnonzero(self.seen != pool.version)
 
 
 _NONE = np.zeros(0, dtype=np.int64)
@@ -344,19 +346,6 @@ class ContentClasses:
         state = self._classes.get(attrs)
         if state is None:
             state = self._classes[attrs] = _Codes(moves=True)
-        tick = (pool.attr_epoch, len(pool.ads), pool.resource_version)
-        if state.synced_at == tick:
-            return state.codes  # nothing moved since (the common case: several lists, one pool)
-        if state.synced_at[:2] == tick[:2]:
-            # Only claims and releases since: re-key the slots the pool's journal names.
-            moved, mark = pool.changed_since(state.mark)
-            if moved is not None and len(moved) <= _ONE_BY_ONE:
-                state.synced_at, state.mark = tick, mark
-                seen, version = state.seen, pool.version
-                todo = [i for i in (set(moved) if len(moved) > 1 else moved) if seen[i] != version[i]]
-                if todo:  # (a claim whose class was noted needs nothing)
-                    self._rekey(pool, attrs, state, todo)
-                return state.codes
         stale = state.stale(pool)
         if len(stale) > _ONE_BY_ONE:
             sid = self._static_ids(pool, static)[stale]
@@ -369,8 +358,7 @@ class ContentClasses:
 
     def _rekey(self, pool: SlotPool, attrs: tuple[str, ...], state: _Codes, rows: Iterable[int]) -> None:
         """Class ids of ``rows`` for ``attrs`` from their ads (the static part's id and the resources'
-        value codes; a slot's static id cannot have changed while the pool's layout has not). Rows
-        whose code is current are left out by the callers."""
+        value codes; a slot's static id cannot have changed while the pool's layout has not)."""
         plan = self._rekey_plans.get(attrs)
         if plan is None:
             static, moving = self._split(attrs)
