@@ -42,19 +42,6 @@ _SLOT_TYPE = ("partitionableslot", "slottype")  # what slot_is_partitionable rea
 _JOB_SIDE = ("Requirements", "Rank", "RequestCpus", "RequestMemory", "RequestDisk", "RequestGPUs")
 
 
-def available(pool: SlotPool) -> np.ndarray:
-    """Slots that can take a job without preemption: live unclaimed slots, and p-slots with cpus left
-    (computed once per pool change, shared by every list)."""
-    tick = (pool.resource_version, pool.structure_version)
-    hit = pool.content_classes.get("available")
-    if hit is not None and hit[0] == tick:
-        return hit[1]
-    part = pool.partitionable
-    free = pool.alive & ~(part & (pool.column("cpus") <= 0)) & (part | ~pool.claimed)
-    pool.content_classes["available"] = (tick, free)
-    return free
-
-
 def dense_ranks(negkeys: np.ndarray) -> np.ndarray:
     """Each row's position among the distinct rows of ``negkeys`` (n, k), lowest first; NaN sorts after
     every number and equals NaN, as in the sorted list's lexsort."""
@@ -278,29 +265,20 @@ class ClassMatchList(Judge):
         mark, generation, structure = self._at_sync
         moved, now = pool.changed_since(mark)
         if moved is None or generation != v.generation or structure != pool.structure_version:
-            at = self._at = np.where(available(pool), v.rank[codes], NONE)
+            at = self._at = np.where(pool.free_to_match(), v.rank[codes], NONE)
             if self._parked:
                 at[self._parked] = NONE
         elif len(moved) > 16:
             rows = np.fromiter(set(moved), dtype=np.int64)
-            at[rows] = np.where(available(pool)[rows], v.rank[codes[rows]], NONE)
+            at[rows] = np.where(pool.free_to_match()[rows], v.rank[codes[rows]], NONE)
             if self._parked:
                 at[self._parked] = NONE
         elif moved:
             parked = self._parked
             for s in moved:
-                at[s] = v.rank[codes[s]] if self._free(s) and s not in parked else NONE
+                at[s] = v.rank[codes[s]] if pool.is_free_to_match(s) and s not in parked else NONE
         self._at_sync = (now, v.generation, pool.structure_version)
         return at
-
-    def _free(self, s: int) -> bool:
-        """``available`` for one slot."""
-        pool = self.pool
-        if not pool.alive[s]:
-            return False
-        if pool.partitionable[s]:
-            return bool(pool.column("cpus")[s] > 0)
-        return not pool.claimed[s]
 
     # ---- handing out -----------------------------------------------------------------------------------
     def peek(self) -> Candidate | None:
@@ -359,7 +337,7 @@ class ClassMatchList(Judge):
         """How many available slots each class has as the cycle reaches this list: what the reason
         for rejecting the autocluster is told from, as the sorted list tells it from its build."""
         codes = self._codes()
-        free = np.flatnonzero(available(self.pool))
+        free = np.flatnonzero(self.pool.free_to_match())
         at = codes[free]
         unknown = self._v.rank[at] == UNKNOWN
         if unknown.any():

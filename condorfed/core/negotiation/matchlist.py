@@ -121,15 +121,14 @@ class MatchList(Judge):
         slot is live."""
         pool, cfg = self.pool, self.cfg
         part_all = pool.partitionable
-        live = pool.alive & ~(part_all & (pool.column("cpus") <= 0))  # an empty p-slot takes nobody
+        live = pool.free_to_match()
         prio_possible = (cfg.preemption_requirements or "").strip().lower() not in ("", "false", "0")
         if cfg.consider_preemption and preemption_ok:
-            # A slot this engine has just given to a job is out of the cycle, as the negotiator drops
-            # a matched slot ad; across cycles the new job's CurrentRank is not tracked (see docs).
+            # Claimed static slots that may be preempted join. A slot this engine has just given to a
+            # job is out of the cycle, as the negotiator drops a matched slot ad; across cycles the
+            # new job's CurrentRank is not tracked (see docs).
             preemptible = (pool.rank_preemptible | prio_possible) & ~pool.engine_claimed
-            live &= part_all | ~pool.claimed | preemptible
-        else:
-            live &= part_all | ~pool.claimed
+            live = live | (pool.alive & ~part_all & preemptible)
         self.stats = {"slots": int(live.sum()), "job_req": 0, "slot_req": 0, "both": 0, "fits": 0}
         if not live.any():
             return None

@@ -148,6 +148,7 @@ class SlotPool:
         self.version = np.zeros(0, dtype=np.int64)
         self._changes: list[int] = []  # slots whose version moved, in order (see changed_since)
         self._changes_base = 0  # journal position of _changes[0]
+        self._free: tuple[tuple, np.ndarray] = ((), np.zeros(0, dtype=bool))  # see free_to_match
         self.remote: list[str | None] = []
         self.structure_version = 0  # bumped on add/remove: column tables must be rebuilt
         self.resource_version = 0  # bumped when resource columns change: columns must be refreshed
@@ -289,6 +290,23 @@ class SlotPool:
 
     def available(self) -> np.ndarray:
         return self.alive & ~self.claimed
+
+    def free_to_match(self) -> np.ndarray:
+        """Slots that can take a job without preemption: live unclaimed slots, and live p-slots with
+        cpus left (an empty p-slot takes nobody). Kept until the pool changes: do not write to it."""
+        tick = (self.resource_version, self.structure_version)
+        if self._free[0] != tick:
+            part = self.partitionable
+            self._free = (tick, self.alive & ~(part & (self._cols["cpus"] <= 0)) & (part | ~self.claimed))
+        return self._free[1]
+
+    def is_free_to_match(self, i: int) -> bool:
+        """:meth:`free_to_match` for slot ``i`` alone (no pass over the pool)."""
+        if not self.alive[i]:
+            return False
+        if self.partitionable[i]:
+            return bool(self._cols["cpus"][i] > 0)
+        return not self.claimed[i]
 
     def total_weight(self) -> float:
         """The pool size the pie is cut from: every live slot's weight, claimed or not, plus the weight
