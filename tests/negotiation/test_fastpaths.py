@@ -159,6 +159,37 @@ def test_slot_truth_equals_direct_evaluation():
             pool.claim(s, 1, 0, 0, 0, "x", None)
 
 
+class _Counting:
+    """The default evaluator, recording how many slot rows each truth() call evaluates."""
+
+    def __init__(self):
+        self.inner = default_evaluator()
+        self.name = self.inner.name
+        self.rows: list[int] = []
+
+    def truth(self, expr, my, target):
+        self.rows.append(len(my.rows) if isinstance(my, SlotRows) else len(target.rows))
+        return self.inner.truth(expr, my, target)
+
+
+def test_slot_truth_is_shared_per_shape():
+    # Two shapes of slot: one START reads the job's Owner, the other its MaxRuntime. A job that differs
+    # from an earlier one only in what one shape reads re-evaluates only that shape's slots.
+    ads = slots(20, Cpus=8)
+    for i, ad in enumerate(ads):
+        ad["START"] = START[0] if i < 10 else START[1]
+    pool = SlotPool(ads)
+    ev = _Counting()
+    rows = np.arange(len(pool))
+    asked = [("alice", 3600, 20), ("alice", 100000, 10), ("banned", 3600, 10), ("banned", 100000, 0)]
+    for owner, runtime, evaluated in asked:
+        ev.rows.clear()
+        job = Ad(Owner=owner, MaxRuntime=runtime)
+        got = slot_truth(pool, ev, "MY.Requirements", job, rows)
+        assert got.tolist() == ev.inner.truth("MY.Requirements", SlotRows(pool, rows), job).tolist()
+        assert sum(ev.rows) == evaluated, (owner, runtime)
+
+
 CLAUSES = [
     'TARGET.Arch == "X86_64"',  # reads no resource: kept across claims
     'stringListMember(TARGET.Site, "a,b")',

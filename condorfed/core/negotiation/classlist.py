@@ -30,7 +30,7 @@ from condorfed.core.classads.values import Ad
 from condorfed.core.negotiation.config import NegotiatorConfig
 from condorfed.core.negotiation.content import RESOURCE_NAMES, ContentClasses, distinct, value_key
 from condorfed.core.negotiation.evaluation import Evaluator, SlotRows
-from condorfed.core.negotiation.judge import Judge
+from condorfed.core.negotiation.judge import Judge, fits
 from condorfed.core.negotiation.matchlist import NO_PREEMPTION, Candidate
 from condorfed.core.negotiation.pool import MATCH_CACHE_ENTRIES, RESOURCES, SlotPool
 from condorfed.core.negotiation.slotonly import job_side_names
@@ -199,8 +199,8 @@ class ClassMatchList(Judge):
         job_ok, slot_ok, keys = self._match_and_keys(view)
         req = self._requests(view)
         part = self.pool.partitionable[np.asarray(view.rows, dtype=np.int64)]
-        fits = np.all(req <= have + 1e-9, axis=0) | ~part
-        self._v.record(ids, job_ok, slot_ok, fits, keys, np.where(part, req, have))  # static: taken whole
+        fit = fits(req, list(have), part)
+        self._v.record(ids, job_ok, slot_ok, fit, keys, np.where(part, req, have))  # static: taken whole
         self._lighter(ids[self._v.ok[ids]])
 
     def repeats(self, cand: Candidate, most: int) -> int:

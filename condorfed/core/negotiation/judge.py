@@ -78,6 +78,18 @@ def _quantize(values: np.ndarray, q: int) -> np.ndarray:
     return np.ceil(values / q - 1e-9) * q
 
 
+def fits(req: np.ndarray, have: list[np.ndarray], part: np.ndarray) -> np.ndarray:
+    """Whether requests ``req`` (4, n) fit the resources left ``have`` (4 arrays of n), or the slot is
+    static (taken whole). A request the same for every row (a broadcast view) is compared as one
+    number, without 4 x n temporaries."""
+    out = ~part
+    every = np.ones(len(part), bool)
+    for i, col in enumerate(have):
+        r = req[i]
+        every &= (r[0] if r.strides[0] == 0 and len(r) else r) <= col + 1e-9
+    return out | every
+
+
 class Judge:
     """The evaluation half of a match list (see module docstring)."""
 
@@ -160,16 +172,22 @@ class Judge:
     def _requests(self, rows: SlotRows) -> np.ndarray:
         """Quantized (cpus, memory, disk, gpus) the job asks of each row: shape (4, n)."""
         cfg = self.cfg
-        out = np.empty((4, len(rows)))
-        for i, (attr, default, q) in enumerate(
-            (
-                ("RequestCpus", 1.0, cfg.quantize_cpus),
-                ("RequestMemory", 0.0, cfg.quantize_memory),
-                ("RequestDisk", 0.0, cfg.quantize_disk),
-                ("RequestGPUs", 0.0, 1),
+        asks = (
+            ("RequestCpus", 1.0, cfg.quantize_cpus),
+            ("RequestMemory", 0.0, cfg.quantize_memory),
+            ("RequestDisk", 0.0, cfg.quantize_disk),
+            ("RequestGPUs", 0.0, 1),
+        )
+        ones = [self._job_scalar(attr, rows, default) for attr, default, _ in asks]
+        if all(one is not None for one in ones):
+            # The usual case: the same request of every row. A read-only broadcast view, not 4 x n
+            # floats written afresh for each autocluster.
+            scalars = np.array(
+                [_quantize(np.array([one]), q)[0] for one, (_, _, q) in zip(ones, asks, strict=True)]
             )
-        ):
-            one = self._job_scalar(attr, rows, default)
+            return np.broadcast_to(scalars[:, None], (4, len(rows)))
+        out = np.empty((4, len(rows)))
+        for i, (one, (attr, default, q)) in enumerate(zip(ones, asks, strict=True)):
             if one is not None:
                 out[i] = _quantize(np.array([one]), q)[0]  # the same arithmetic as for a column
             else:

@@ -21,7 +21,7 @@ from condorfed.core.classads.values import Ad, Expr
 from condorfed.core.negotiation.config import NegotiatorConfig
 from condorfed.core.negotiation.content import ContentClasses
 from condorfed.core.negotiation.evaluation import Evaluator, SlotRows
-from condorfed.core.negotiation.judge import FLT_MAX, Judge
+from condorfed.core.negotiation.judge import FLT_MAX, Judge, fits
 from condorfed.core.negotiation.pool import MATCH_CACHE_ENTRIES, RESOURCES, MatchCache, SlotPool
 from condorfed.core.negotiation.slotonly import reads_slot_resources
 from condorfed.core.negotiation.split import split_conjunction
@@ -141,14 +141,14 @@ class MatchList(Judge):
         else:  # integer takes: much cheaper than boolean masks on the 2-d arrays
             rows_idx = alive_idx[kidx]
             job_ok, slot_ok = job_ok[kidx], slot_ok[kidx]
-            keys, req = np.take(keys, kidx, axis=0), np.take(req, kidx, axis=1)
+            keys = np.take(keys, kidx, axis=0)
+            req = req[:, : len(kidx)] if req.strides[1] == 0 else np.take(req, kidx, axis=1)
         part = part_all[rows_idx]
-        have = np.vstack([pool.column(r)[rows_idx] for r in RESOURCES])
-        fits = np.all(req <= have + 1e-9, axis=0) | ~part
+        fit = fits(req, [pool.column(r)[rows_idx] for r in RESOURCES], part)
         both = job_ok & slot_ok
         self.stats.update(job_req=int(job_ok.sum()), slot_req=int(slot_ok.sum()), both=int(both.sum()))
-        self.stats["fits"] = int((both & fits).sum())
-        return rows_idx, job_ok, slot_ok, keys, req, part, fits
+        self.stats["fits"] = int((both & fit).sum())
+        return rows_idx, job_ok, slot_ok, keys, req, part, fit
 
     def _build(self, preemption_ok: bool, exclude: frozenset[int] = frozenset()) -> None:
         pool = self.pool
@@ -157,8 +157,8 @@ class MatchList(Judge):
         survey = self._survey(preemption_ok)
         if survey is None:
             return
-        rows_idx, job_ok, slot_ok, keys, req, part, fits = survey
-        ok = job_ok & slot_ok & fits
+        rows_idx, job_ok, slot_ok, keys, req, part, fit = survey
+        ok = job_ok & slot_ok & fit
         state = np.full(len(rows_idx), NO_PREEMPTION)
         prank = np.zeros(len(rows_idx))
         claimed = pool.claimed[rows_idx] & ~part
@@ -475,9 +475,8 @@ class MatchList(Judge):
         if not len(idx):
             return []
         job_ok, slot_ok, keys, req = self._judge(idx)
-        have = np.vstack([pool.column(r)[idx] for r in RESOURCES])
         part = pool.partitionable[idx]
-        ok = np.flatnonzero(job_ok & slot_ok & (np.all(req <= have + 1e-9, axis=0) | ~part))
+        ok = np.flatnonzero(job_ok & slot_ok & fits(req, [pool.column(r)[idx] for r in RESOURCES], part))
         if not len(ok):
             return []
         taken = idx[ok]
@@ -657,8 +656,8 @@ class MatchList(Judge):
         survey = self._survey(self._preemption_ok)
         self._built_min = None
         if survey is not None:
-            rows_idx, job_ok, slot_ok, _, req, part, fits = survey
-            ok = job_ok & slot_ok & fits
+            rows_idx, job_ok, slot_ok, _, req, part, fit = survey
+            ok = job_ok & slot_ok & fit
             if ok.any():
                 self._built_min = float(np.where(part, req[0], pool.column("cpus")[rows_idx])[ok].min())
         self.rejected = False

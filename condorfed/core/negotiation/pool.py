@@ -136,6 +136,12 @@ class SlotPool:
         self.layout_version = 0  # bumped when those texts change or slot attributes are edited in place
         self._signatures: dict[int, tuple] = {}  # see expr_signature
         self._signatures_epoch = 0
+        # Slots with equal expression signatures share a shape id (see shapes).
+        self._shape_ids: dict[tuple, int] = {}
+        self._shape_rep: list[int] = []  # a slot of each shape
+        self._shape = np.zeros(0, dtype=np.int64)
+        self._shape_epoch = 0
+        self._shape_masks: dict[int, tuple[int, np.ndarray]] = {}  # shape -> (structure_version, mask)
         self.match_lists: OrderedDict = OrderedDict()  # autocluster key -> MatchList kept across cycles
         self.clause_seen: set = set()
         self.names: list[str] = []
@@ -217,8 +223,8 @@ class SlotPool:
         self.alive = np.concatenate([self.alive, np.ones(len(new), dtype=bool)])
         self.version = np.concatenate([self.version, np.zeros(len(new), dtype=np.int64)])
         self.structure_version += 1
-        for ad in new:
-            self._count_texts(ad, 1)
+        shapes = [self._shape_of(start + k, self._count_texts(ad, 1)) for k, ad in enumerate(new)]
+        self._shape = np.concatenate([self._shape, np.array(shapes, dtype=np.int64)])
         return list(range(start, len(self.ads)))
 
     def remove(self, ids: Iterable[int]) -> list[Claim]:
@@ -233,10 +239,13 @@ class SlotPool:
         self.structure_version += 1
         return lost
 
-    def _count_texts(self, ad: Ad, step: int) -> None:
+    def _count_texts(self, ad: Ad, step: int) -> tuple:
+        """Count (or uncount) the ad's expression texts; returns its expression signature."""
+        sig = []
         for name, value in ad.lower_items().items():
             if type(value) is not Expr:
                 continue
+            sig.append((name, value))
             texts = self._texts.setdefault(name, {})
             left = texts.get(value, 0) + step
             if left > 0:
@@ -245,6 +254,34 @@ class SlotPool:
                 del texts[value]
             if (left == 1 and step > 0) or left == 0:
                 self.layout_version += 1
+        return tuple(sig)
+
+    def _shape_of(self, i: int, sig: tuple) -> int:
+        if self._signatures_epoch == self.attr_epoch:
+            self._signatures[i] = sig
+        shape = self._shape_ids.get(sig)
+        if shape is None:
+            shape = self._shape_ids[sig] = len(self._shape_rep)
+            self._shape_rep.append(i)
+        return shape
+
+    def shapes(self) -> tuple[np.ndarray, list[int]]:
+        """(shape id of every slot, a slot of each shape). Slots of one shape have the same expression
+        signature, so an expression reads the same job attributes from each of them."""
+        if self._shape_epoch != self.attr_epoch:  # edited in place: work the signatures out again
+            self._shape_ids, self._shape_rep, self._shape_masks = {}, [], {}
+            sigs = [self.expr_signature(i) for i in range(len(self.ads))]
+            self._shape = np.array([self._shape_of(i, sig) for i, sig in enumerate(sigs)], dtype=np.int64)
+            self._shape_epoch = self.attr_epoch
+        return self._shape, self._shape_rep
+
+    def shape_mask(self, shape: int) -> np.ndarray:
+        """Live slots of one shape (kept until slots come or go: do not write to it)."""
+        hit = self._shape_masks.get(shape)
+        if hit is None or hit[0] != self.structure_version:
+            ids, _ = self.shapes()
+            hit = self._shape_masks[shape] = (self.structure_version, self.alive & (ids == shape))
+        return hit[1]
 
     def expr_signature(self, i: int) -> tuple:
         """Slot ``i``'s expression-valued attributes as ((name, text), ...): slots with equal

@@ -54,10 +54,19 @@ class _PerSlot:
             self.versions = np.concatenate([self.versions, np.full(k, -1, dtype=np.int64)])
             self.values = np.concatenate([self.values, np.zeros(k, dtype=self.values.dtype)])
 
-    def refresh(self, pool: SlotPool, rows: np.ndarray, evaluate, *, static: bool = False) -> np.ndarray:
+    def refresh(
+        self,
+        pool: SlotPool,
+        rows: np.ndarray,
+        evaluate,
+        *,
+        static: bool = False,
+        domain: np.ndarray | None = None,
+    ) -> np.ndarray:
         """The values for ``rows``, first evaluating (``evaluate(slot ids)``) the stale ones: slots
         changed since, or with ``static`` only slots never evaluated. More than a handful stale: every
-        stale live slot is done in the same call, so later askers find them done."""
+        stale live slot (of ``domain``, a mask of the slots these values are for) is done in the same
+        call, so later askers find them done."""
         n = len(pool)
 
         def old(versions: np.ndarray, now: np.ndarray) -> np.ndarray:
@@ -70,7 +79,8 @@ class _PerSlot:
             stale = rows[old(self.versions[rows], pool.version[rows])]
         if len(stale):
             if len(stale) > SMALL_BATCH and not whole:
-                stale = np.flatnonzero(pool.alive & old(self.versions, pool.version))
+                live = pool.alive if domain is None else domain
+                stale = np.flatnonzero(live & old(self.versions, pool.version))
             self.values[stale] = evaluate(stale)
             self.versions[stale] = pool.version[stale]
         return self.values.copy() if whole else self.values[rows]
@@ -151,18 +161,22 @@ def reads_slot_resources(
     return any(on_slot and name in RESOURCE_NAMES for name, on_slot in refs)
 
 
-def job_side_names(pool: SlotPool, expr: str, job: Ad, *, my_is_slot: bool) -> tuple[str, ...]:
+def job_side_names(
+    pool: SlotPool, expr: str, job: Ad, *, my_is_slot: bool, shape: int | None = None
+) -> tuple[str, ...]:
     """Job attributes ``expr`` can read, sorted. Two jobs with equal values for these get equal results
     from ``expr``. The walk depends only on the slots' expression texts and the job's expression-valued
-    attributes (a literal leads nowhere), so jobs alike in those share it."""
+    attributes (a literal leads nowhere), so jobs alike in those share it. ``shape``: against slots
+    of that shape only (see SlotPool.shapes), following their own expressions."""
     job_exprs = tuple((k, v) for k, v in job.lower_items().items() if type(v) is Expr)
-    key = (pool.layout_version, expr, my_is_slot, job_exprs)
+    key = (pool.layout_version, expr, my_is_slot, job_exprs, shape)
     memo = pool.job_names_memo
     hit = memo.get(key)
     if hit is None:
         if len(memo) > 65536:
             memo.clear()
-        refs = _reachable_refs(pool, expr, job, my_is_slot)
+        fixed = None if shape is None else dict(pool.expr_signature(pool.shapes()[1][shape]))
+        refs = _reachable_refs(pool, expr, job, my_is_slot, fixed)
         hit = memo[key] = tuple(sorted({name for name, on_slot in refs if not on_slot}))
     return hit
 
@@ -207,7 +221,9 @@ _WHOLE_AD = frozenset({"target", "my", "other"})  # bare scope names: the value 
 _OPAQUE = frozenset({"other", "parent", "eval"})  # ids that may reach attributes we cannot list
 
 
-def _readable_job_names(pool: SlotPool, expr: str, job: Ad) -> tuple[str, ...] | None:
+def _readable_job_names(
+    pool: SlotPool, expr: str, job: Ad, shape: int | None = None
+) -> tuple[str, ...] | None:
     """:func:`job_side_names` for a slot-side expression (MY = slot), or None when the expression
     could see more of the job than named attributes (a bare ``TARGET``, ``parent``, ``eval``)."""
     memo = pool.slot_expr_info
@@ -227,7 +243,7 @@ def _readable_job_names(pool: SlotPool, expr: str, job: Ad) -> tuple[str, ...] |
         )
     if opaque:
         return None
-    names = job_side_names(pool, expr, job, my_is_slot=True)
+    names = job_side_names(pool, expr, job, my_is_slot=True, shape=shape)
     values = job.lower_items()
     for n in names:  # job attribute expressions read by the slot side must be as plain
         v = values.get(n)
@@ -241,13 +257,48 @@ def _readable_job_names(pool: SlotPool, expr: str, job: Ad) -> tuple[str, ...] |
 def slot_truth(pool: SlotPool, ev: Evaluator, expr: str, job: Ad, rows: np.ndarray) -> np.ndarray:
     """truth(expr) with MY = slot, TARGET = job for slot ``rows`` (the slots' START), shared by every
     job whose attributes the expression can read have the same values (with their types), and kept
-    per slot version. Falls back to a plain evaluation when the readable attributes cannot be listed."""
-    names = _readable_job_names(pool, expr, job)
+    per slot version. Slots of different shapes (a cloud's START reads MaxRuntime, an on-prem one
+    reads Owner) are shared separately, each by the job attributes its own expressions can read.
+    Falls back to a plain evaluation when the readable attributes cannot be listed."""
+    shape_of, reps = pool.shapes()
+    if len(reps) < 2:
+        return _slot_truth_of(pool, ev, expr, job, rows, None)
+    shapes = shape_of[rows]
+    present = np.flatnonzero(np.bincount(shapes, minlength=len(reps)))
+    if len(present) == 1:
+        return _slot_truth_of(pool, ev, expr, job, rows, int(present[0]))
+    # A table of one shape's rows is slower to evaluate than the whole pool's (which is kept encoded),
+    # so a shape with many stale rows takes them from one evaluation over every live slot.
+    whole: list[np.ndarray] = []
+
+    def evaluate(stale: np.ndarray) -> np.ndarray:
+        if len(stale) <= SMALL_BATCH:
+            return ev.truth(expr, SlotRows(pool, stale), job)
+        if not whole:
+            live = np.flatnonzero(pool.alive)
+            values = np.zeros(len(pool), bool)
+            values[live] = ev.truth(expr, SlotRows(pool, live), job)
+            whole.append(values)
+        return whole[0][stale]
+
+    out = np.empty(len(rows), bool)
+    for shape in present.tolist():
+        at = np.flatnonzero(shapes == shape)
+        out[at] = _slot_truth_of(pool, ev, expr, job, rows[at], shape, evaluate)
+    return out
+
+
+def _slot_truth_of(
+    pool: SlotPool, ev: Evaluator, expr: str, job: Ad, rows: np.ndarray, shape: int | None, evaluate=None
+) -> np.ndarray:
+    names = _readable_job_names(pool, expr, job, shape)
     if names is None:
         return ev.truth(expr, SlotRows(pool, rows), job)
+    if evaluate is None:
+        evaluate = lambda stale: ev.truth(expr, SlotRows(pool, stale), job)  # noqa: E731
     values = job.lower_items()
     sig = tuple((n, type(values.get(n)), values.get(n)) for n in names)
-    key = (getattr(ev, "name", "?"), expr, sig)
+    key = (getattr(ev, "name", "?"), expr, shape, sig)
     cache = pool.slot_truth_cache
     n = len(pool)
     entry = cache.get(key)
@@ -257,4 +308,9 @@ def slot_truth(pool: SlotPool, ev: Evaluator, expr: str, job: Ad, rows: np.ndarr
         while len(cache) > SLOT_TRUTH_ENTRIES:
             cache.pop(next(iter(cache)))
     entry.fit(pool.attr_epoch, n)
-    return entry.refresh(pool, rows, lambda stale: ev.truth(expr, SlotRows(pool, stale), job))
+    if entry.static_at != pool.structure_version:  # as in clause_truth
+        fixed = None if shape is None else dict(pool.expr_signature(pool.shapes()[1][shape]))
+        entry.static = not reads_slot_resources(pool, expr, job, my_is_slot=True, fixed=fixed)
+        entry.static_at = pool.structure_version
+    domain = None if shape is None else pool.shape_mask(shape)
+    return entry.refresh(pool, rows, evaluate, static=entry.static, domain=domain)
