@@ -257,16 +257,20 @@ def _readable_job_names(
 def slot_truth(pool: SlotPool, ev: Evaluator, expr: str, job: Ad, rows: np.ndarray) -> np.ndarray:
     """truth(expr) with MY = slot, TARGET = job for slot ``rows`` (the slots' START), shared by every
     job whose attributes the expression can read have the same values (with their types), and kept
-    per slot version. Slots of different shapes (a cloud's START reads MaxRuntime, an on-prem one
-    reads Owner) are shared separately, each by the job attributes its own expressions can read.
-    Falls back to a plain evaluation when the readable attributes cannot be listed."""
-    shape_of, reps = pool.shapes()
+    per slot version. Falls back to a plain evaluation when the readable attributes cannot be listed.
+
+    Rows the shared entry lacks come from entries per slot shape: a cloud's START that reads
+    MaxRuntime and an on-prem one that reads Owner are shared separately, each by the job attributes
+    its own expressions read, so a job new in one of them re-evaluates only those slots."""
+    _, reps = pool.shapes()
     if len(reps) < 2:
-        return _slot_truth_of(pool, ev, expr, job, rows, None)
-    shapes = shape_of[rows]
-    present = np.flatnonzero(np.bincount(shapes, minlength=len(reps)))
-    if len(present) == 1:
-        return _slot_truth_of(pool, ev, expr, job, rows, int(present[0]))
+        return _slot_truth_of(pool, ev, expr, job, rows, None, None)
+    return _slot_truth_of(
+        pool, ev, expr, job, rows, None, lambda stale: _by_shape(pool, ev, expr, job, stale)
+    )
+
+
+def _by_shape(pool: SlotPool, ev: Evaluator, expr: str, job: Ad, rows: np.ndarray) -> np.ndarray:
     # A table of one shape's rows is slower to evaluate than the whole pool's (which is kept encoded),
     # so a shape with many stale rows takes them from one evaluation over every live slot.
     whole: list[np.ndarray] = []
@@ -281,16 +285,20 @@ def slot_truth(pool: SlotPool, ev: Evaluator, expr: str, job: Ad, rows: np.ndarr
             whole.append(values)
         return whole[0][stale]
 
+    shape_of, reps = pool.shapes()
+    shapes = shape_of[rows]
     out = np.empty(len(rows), bool)
-    for shape in present.tolist():
+    for shape in np.flatnonzero(np.bincount(shapes, minlength=len(reps))).tolist():
         at = np.flatnonzero(shapes == shape)
         out[at] = _slot_truth_of(pool, ev, expr, job, rows[at], shape, evaluate)
     return out
 
 
 def _slot_truth_of(
-    pool: SlotPool, ev: Evaluator, expr: str, job: Ad, rows: np.ndarray, shape: int | None, evaluate=None
+    pool: SlotPool, ev: Evaluator, expr: str, job: Ad, rows: np.ndarray, shape: int | None, evaluate
 ) -> np.ndarray:
+    """:func:`slot_truth` from the entry for ``shape`` (None: every slot), filling its stale rows
+    with ``evaluate`` (None: evaluate them directly)."""
     names = _readable_job_names(pool, expr, job, shape)
     if names is None:
         return ev.truth(expr, SlotRows(pool, rows), job)
@@ -301,12 +309,12 @@ def _slot_truth_of(
     key = (getattr(ev, "name", "?"), expr, shape, sig)
     cache = pool.slot_truth_cache
     n = len(pool)
-    entry = cache.get(key)
+    entry = cache.pop(key, None)  # least recently used first: re-inserted at the end
     if entry is None:
         entry = _PerSlot.empty(pool.attr_epoch, n)
-        cache[key] = entry
-        while len(cache) > SLOT_TRUTH_ENTRIES:
+        while len(cache) >= SLOT_TRUTH_ENTRIES:
             cache.pop(next(iter(cache)))
+    cache[key] = entry
     entry.fit(pool.attr_epoch, n)
     if entry.static_at != pool.structure_version:  # as in clause_truth
         fixed = None if shape is None else dict(pool.expr_signature(pool.shapes()[1][shape]))
