@@ -135,6 +135,13 @@ class Classad2Evaluator:
         self._jobs[id(ad)] = (ad, dict(ad.lower_items()), c)
         return c
 
+    def unconverted(self, rows: SlotRows) -> int:
+        """How many of ``rows``' slots have no classad2 ad cached yet (each costs a conversion)."""
+        pool = rows.pool
+        key = (id(pool), pool.attr_epoch, pool.structure_version)
+        slots = self._slots
+        return sum((key[0], s, key[1], key[2]) not in slots for s in np.asarray(rows.rows).tolist())
+
     def _slot_classad(self, rows: SlotRows, k: int) -> classad2.ClassAd:
         """The slot as a classad2 ad, converted once per pool layout; a new version of the slot differs
         only in its resources (and whether it is claimed), so those four attributes are refreshed."""
@@ -208,6 +215,9 @@ class Classad2Evaluator:
         return np.array([float(v) if _is_number(v) else default for v in vals], dtype=np.float64)
 
 
+CONVERSION = 10  # see HybridEvaluator._pick
+
+
 class HybridEvaluator:
     """Vectorized for many rows; classad2 pair by pair for a handful, where the compiled path's fixed
     cost per call is larger than the pairs themselves. Both paths give identical answers."""
@@ -220,8 +230,15 @@ class HybridEvaluator:
         self.small = small
 
     def _pick(self, my: Ad | SlotRows, target: Ad | SlotRows) -> Evaluator:
-        n = len(my) if isinstance(my, SlotRows) else (len(target) if isinstance(target, SlotRows) else 1)
-        return self.pairs if n <= self.small else self.vector
+        rows = my if isinstance(my, SlotRows) else (target if isinstance(target, SlotRows) else None)
+        if rows is None:
+            return self.pairs
+        n = len(rows)
+        if n > self.small:
+            return self.vector
+        # Converting a slot ad to classad2 costs about as much as CONVERSION pair evaluations: slots
+        # never converted (a one-cycle pool) tip small batches to the compiled path.
+        return self.pairs if n + CONVERSION * self.pairs.unconverted(rows) <= self.small else self.vector
 
     def truth(self, expr: str, my: Ad | SlotRows, target: Ad | SlotRows) -> np.ndarray:
         return self._pick(my, target).truth(expr, my, target)

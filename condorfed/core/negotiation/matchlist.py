@@ -111,7 +111,7 @@ class MatchList(Judge):
         self._reads: dict[tuple[str, bool], bool] = {}
         self._req_split: str | bool | None = False  # not computed yet
         self._last_keys: dict[int, tuple[float, float, float]] = {}
-        self._own_reads: dict[tuple, bool] = {}  # slot expression signature -> its START reads resources
+        self._own_reads: tuple[int, list[bool]] = (pool.attr_epoch, [])  # slot shape -> START reads resources
         self._build(preemption_ok)
 
     # ---- construction -------------------------------------------------------------------------------
@@ -371,7 +371,8 @@ class MatchList(Judge):
         resources left; the rest is the slot's value already known (it was a candidate)."""
         ev, job, cfg = self.ev, self.job, self.cfg
         n = len(view)
-        known = np.array([self._known_keys(int(s)) for s in view.rows]).reshape(n, 3)
+        slots, at = np.unique(np.asarray(view.rows, dtype=np.int64), return_inverse=True)  # a slot per state
+        known = np.array([self._known_keys(s) for s in slots.tolist()]).reshape(len(slots), 3)[at]
         dep = self._resource_clauses()
         if dep is None:
             job_ok = ev.truth("MY.Requirements", job, view) if "Requirements" in job else np.zeros(n, bool)
@@ -383,7 +384,8 @@ class MatchList(Judge):
         if self._reads_resources("MY.Requirements", True):
             # Only slots whose own START can read a resource may change their mind (a cloud's
             # START may read Cpus while the on-prem ones do not).
-            need = np.fromiter((self._own_start_reads_resources(s) for s in view.rows.tolist()), bool, n)
+            shape_of, _ = self.pool.shapes()
+            need = self._starts_reading_resources()[shape_of[np.asarray(view.rows, dtype=np.int64)]]
             if need.all():
                 slot_ok = ev.truth("MY.Requirements", view, job)
             elif need.any():
@@ -403,17 +405,21 @@ class MatchList(Judge):
         )
         return job_ok, slot_ok, np.column_stack([pre, rank, post])
 
-    def _own_start_reads_resources(self, s: int) -> bool:
-        """Whether slot ``s``'s Requirements, followed through its own attribute expressions (and the
-        job's), can read a resource: the same for every slot with its expression signature."""
-        sig = self.pool.expr_signature(s)
-        hit = self._own_reads.get(sig)
-        if hit is None:
-            own = self.pool.ads[s].lower_items()
-            hit = self._own_reads[sig] = reads_slot_resources(
-                self.pool, "MY.Requirements", self.job, my_is_slot=True, fixed=own
-            )
-        return hit
+    def _starts_reading_resources(self) -> np.ndarray:
+        """Per slot shape (see SlotPool.shapes): whether its Requirements, followed through its own
+        attribute expressions (and the job's), can read a resource."""
+        pool = self.pool
+        _, reps = pool.shapes()
+        if self._own_reads[0] != pool.attr_epoch:  # shape ids are assigned afresh
+            self._own_reads = (pool.attr_epoch, [])
+        known = self._own_reads[1]
+        if len(known) < len(reps):
+            for shape in range(len(known), len(reps)):
+                own = dict(pool.expr_signature(reps[shape]))
+                known.append(
+                    reads_slot_resources(pool, "MY.Requirements", self.job, my_is_slot=True, fixed=own)
+                )
+        return np.array(known, dtype=bool)
 
     def _resource_clauses(self) -> str | None:
         """The job's Requirements reduced to its top-level clauses that read the slot's resources, as
