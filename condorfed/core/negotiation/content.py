@@ -143,8 +143,11 @@ class _Codes:
             if moved is not None:
                 self.synced_at, self.mark = tick, mark
                 seen, version = self.seen, pool.version
+                if len(moved) > 16:  # (a noted claim needs none)
+                    idx = np.fromiter(set(moved), dtype=np.int64)
+                    return idx[seen[idx] != version[idx]]
                 rows = [i for i in (set(moved) if len(moved) > 1 else moved) if seen[i] != version[i]]
-                return np.array(rows, dtype=np.int64) if rows else _NONE  # (a noted claim needs none)
+                return np.array(rows, dtype=np.int64) if rows else _NONE
         self.synced_at = tick
         n = len(pool)
         if self.epoch != pool.attr_epoch:

@@ -78,16 +78,19 @@ def _quantize(values: np.ndarray, q: int) -> np.ndarray:
     return np.ceil(values / q - 1e-9) * q
 
 
+SMALL_ROWS = 64  # up to this many rows, plain (4, n) arrays cost less than the per-resource shortcuts
+
+
 def fits(req: np.ndarray, have: list[np.ndarray], part: np.ndarray) -> np.ndarray:
     """Whether requests ``req`` (4, n) fit the resources left ``have`` (4 arrays of n), or the slot is
     static (taken whole). A request the same for every row (a broadcast view) is compared as one
     number, without 4 x n temporaries."""
-    out = ~part
+    if len(part) <= SMALL_ROWS or req.strides[1] != 0:
+        return np.all(req <= np.asarray(have) + 1e-9, axis=0) | ~part
     every = np.ones(len(part), bool)
     for i, col in enumerate(have):
-        r = req[i]
-        every &= (r[0] if r.strides[0] == 0 and len(r) else r) <= col + 1e-9
-    return out | every
+        every &= req[i, 0] <= col + 1e-9
+    return every | ~part
 
 
 class Judge:
@@ -179,7 +182,7 @@ class Judge:
             ("RequestGPUs", 0.0, 1),
         )
         ones = [self._job_scalar(attr, rows, default) for attr, default, _ in asks]
-        if all(one is not None for one in ones):
+        if len(rows) > SMALL_ROWS and all(one is not None for one in ones):
             # The usual case: the same request of every row. A read-only broadcast view, not 4 x n
             # floats written afresh for each autocluster.
             scalars = np.array(
