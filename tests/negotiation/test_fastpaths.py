@@ -275,3 +275,16 @@ def test_slot_pool_columns_follow_the_slot_helpers():
         for r in pool_mod.RESOURCES:
             assert pool.column(r)[i] == pool_mod._num(ad, r, 1.0 if r == "cpus" else 0.0), (case, r)
             assert pool.has_attr[r][i] == (r in ad), (case, r)
+
+
+def test_job_only_requests_are_remembered_per_value():
+    # RequestDisk = DiskUsage reads only the job: its value is remembered across autoclusters with
+    # equal DiskUsage, and only those. The second cluster asks more disk than any slot has.
+    ads = slots(70, Cpus=4, Disk=3000, PartitionableSlot=True)
+    small = make_jobs(3, cluster=1, RequestDisk=Expr("DiskUsage"), DiskUsage=1000)
+    big = make_jobs(3, cluster=2, RequestDisk=Expr("DiskUsage"), DiskUsage=5000)
+    again = make_jobs(3, cluster=3, RequestDisk=Expr("DiskUsage"), DiskUsage=1000, RequestMemory=512)
+    result = negotiate([*small, *big, *again], ads, NegotiatorConfig(), UsageState(), 0.0)
+    matched = sorted({m.job.split(".")[0] for m in result.matches})
+    assert matched == ["1", "3"]
+    assert all(m.disk == 1024 for m in result.matches)  # 1000 KB, quantized to 1024

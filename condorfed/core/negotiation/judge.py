@@ -15,7 +15,13 @@ from condorfed.core.negotiation.content import ContentClasses, distinct, slot_at
 from condorfed.core.negotiation.evaluation import Evaluator, SlotRows
 from condorfed.core.negotiation.pool import SlotPool
 from condorfed.core.negotiation.refs import _tokens, references
-from condorfed.core.negotiation.slotonly import clause_truth, shareable, slot_truth, slot_values
+from condorfed.core.negotiation.slotonly import (
+    clause_truth,
+    job_side_names,
+    shareable,
+    slot_truth,
+    slot_values,
+)
 from condorfed.core.negotiation.split import split_conjunction
 
 FLT_MAX = 3.4028234663852886e38
@@ -102,6 +108,7 @@ class Judge:
         self.ev = evaluator
         self.cfg = config
         self._job_only_memo: dict[str, bool] = {}
+        self._steady: dict[str, bool] = {}  # attr -> its value may be remembered (see _job_only_value)
         self._class_plan: tuple[int, tuple[str, ...] | None] | None = None  # (layout_version, attrs)
         self._class_rows: dict[tuple[tuple[str, ...], bool], _ClassRows] = {}  # (attrs, states?) -> rows
 
@@ -145,10 +152,37 @@ class Judge:
         if isinstance(v, int | float) and not isinstance(v, Expr):
             return np.full(len(rows), float(v))
         if len(rows) > 1 and self._job_only(attr):
-            # The same for every slot (e.g. RequestDisk = DiskUsage): one row, broadcast.
-            one = SlotRows(rows.pool, rows.rows[:1], {r: c[:1] for r, c in rows.overrides.items()})
-            return np.full(len(rows), float(self.ev.number(f"MY.{attr}", self.job, one, default)[0]))
+            # The same for every slot (e.g. RequestDisk = DiskUsage): one value, broadcast.
+            return np.full(len(rows), self._job_only_value(attr, rows, default))
         return self.ev.number(f"MY.{attr}", self.job, rows, default)
+
+    def _job_only_value(self, attr: str, rows: SlotRows, default: float) -> float:
+        """``MY.<attr>`` of a job-only attribute, evaluated against one row; remembered in the pool for
+        every job with equal values of the job attributes it reads (autoclusters of one workflow
+        share RequestDisk = DiskUsage), so each job ad need not be converted for the evaluator."""
+        pool, job = self.pool, self.job
+        steady = self._steady.get(attr)
+        if steady is None:  # time(), random(), eval(): not the same on the next call
+            steady = self._steady[attr] = slot_attributes_read(pool, f"MY.{attr}", job, my_is_slot=False) is not None
+        if not steady:
+            one = SlotRows(rows.pool, rows.rows[:1], {r: c[:1] for r, c in rows.overrides.items()})
+            return float(self.ev.number(f"MY.{attr}", job, one, default)[0])
+        names = job_side_names(pool, f"MY.{attr}", job, my_is_slot=False)
+        values = job.lower_items()
+        key = (
+            getattr(self.ev, "name", "?"),
+            attr,
+            default,
+            tuple((n, type(values.get(n)), values.get(n)) for n in names),
+        )
+        memo = pool.job_value_memo
+        hit = memo.get(key)
+        if hit is None:
+            one = SlotRows(rows.pool, rows.rows[:1], {r: c[:1] for r, c in rows.overrides.items()})
+            if len(memo) > 4096:
+                memo.clear()
+            hit = memo[key] = float(self.ev.number(f"MY.{attr}", job, one, default)[0])
+        return hit
 
     def _job_only(self, attr: str) -> bool:
         """Whether ``MY.<attr>`` can only read the job: no TARGET reference and every unscoped name
@@ -168,8 +202,7 @@ class Judge:
         if isinstance(v, int | float) and not isinstance(v, Expr):
             return float(v)
         if len(rows) > 0 and self._job_only(attr):
-            one = SlotRows(rows.pool, rows.rows[:1], {r: c[:1] for r, c in rows.overrides.items()})
-            return float(self.ev.number(f"MY.{attr}", self.job, one, default)[0])
+            return self._job_only_value(attr, rows, default)
         return None
 
     def _requests(self, rows: SlotRows) -> np.ndarray:

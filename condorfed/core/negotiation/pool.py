@@ -130,6 +130,7 @@ class SlotPool:
         self.slot_truth_cache: dict = {}  # see slotonly.slot_truth
         self.content_classes: dict = {}  # see content.py
         self.job_names_memo: dict = {}  # see slotonly.job_side_names
+        self.job_value_memo: dict = {}  # see judge.Judge._job_only_value
         # Distinct expression texts per attribute over live slots (lower-case name -> text -> slots):
         # what an expression can reach through slot attributes depends on these alone.
         self._texts: dict[str, dict[str, int]] = {}
