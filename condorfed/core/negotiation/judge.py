@@ -163,7 +163,9 @@ class Judge:
         pool, job = self.pool, self.job
         steady = self._steady.get(attr)
         if steady is None:  # time(), random(), eval(): not the same on the next call
-            steady = self._steady[attr] = slot_attributes_read(pool, f"MY.{attr}", job, my_is_slot=False) is not None
+            steady = self._steady[attr] = (
+                slot_attributes_read(pool, f"MY.{attr}", job, my_is_slot=False) is not None
+            )
         if not steady:
             one = SlotRows(rows.pool, rows.rows[:1], {r: c[:1] for r, c in rows.overrides.items()})
             return float(self.ev.number(f"MY.{attr}", job, one, default)[0])
