@@ -288,3 +288,32 @@ def test_job_only_requests_are_remembered_per_value():
     matched = sorted({m.job.split(".")[0] for m in result.matches})
     assert matched == ["1", "3"]
     assert all(m.disk == 1024 for m in result.matches)  # 1000 KB, quantized to 1024
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        NegotiatorConfig().pre_job_rank,  # reads Cpus and Memory: re-evaluated after claims
+        NegotiatorConfig().post_job_rank,  # reads no resource: kept across claims
+    ],
+)
+def test_slot_values_equal_direct_evaluation_across_claims(expr):
+    from condorfed.core.negotiation.slotonly import _EMPTY, slot_values
+
+    rng = random.Random(5)
+    ads = slots(30, Cpus=8, Memory=16384, PartitionableSlot=True)
+    for i, ad in enumerate(ads):
+        ad["SlotID"] = i % 3 + 1
+        if i % 4 == 0:
+            ad["KFlops"] = 1000 + i
+    pool = SlotPool(ads)
+    ev = default_evaluator()
+    rows = np.arange(len(pool))
+    for step in range(40):
+        sub = rows if step % 2 else np.array(sorted(rng.sample(range(len(pool)), 8)))
+        got = slot_values(pool, ev, expr, -1.0, sub)
+        want = ev.number(expr, SlotRows(pool, sub), _EMPTY, -1.0)
+        assert got.tolist() == want.tolist(), step
+        s = rng.randrange(len(pool))
+        if pool.column("cpus")[s] >= 2:
+            pool.claim(s, 2, 1000, 0, 0, "x", None)

@@ -83,7 +83,11 @@ class _PerSlot:
                 stale = np.flatnonzero(live & old(self.versions, pool.version))
             self.values[stale] = evaluate(stale)
             self.versions[stale] = pool.version[stale]
-        return self.values.copy() if whole else self.values[rows]
+        if not whole:
+            return self.values[rows]
+        view = self.values.view()  # no copy of the whole pool's values: callers only read them
+        view.flags.writeable = False
+        return view
 
 
 def expr_info(pool: SlotPool, expr: str) -> SlotExprInfo:
@@ -135,7 +139,11 @@ def slot_values(pool: SlotPool, ev: Evaluator, expr: str, default: float, rows: 
     if entry is None:
         entry = cache[key] = _PerSlot.empty(pool.attr_epoch, len(pool), np.float64)
     entry.fit(pool.attr_epoch, len(pool))
-    return entry.refresh(pool, rows, lambda stale: ev.number(expr, SlotRows(pool, stale), _EMPTY, default))
+    if entry.static_at != pool.structure_version:  # as in clause_truth (POST_JOB_RANK, usually)
+        entry.static = not reads_slot_resources(pool, expr, _EMPTY, my_is_slot=True)
+        entry.static_at = pool.structure_version
+    evaluate = lambda stale: ev.number(expr, SlotRows(pool, stale), _EMPTY, default)  # noqa: E731
+    return entry.refresh(pool, rows, evaluate, static=entry.static)
 
 
 def _covers_pool(rows: np.ndarray, n: int) -> bool:
