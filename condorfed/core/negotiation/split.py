@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from condorfed.core.negotiation.refs import _tokens
 
 __all__ = ["split_conjunction"]
@@ -9,6 +11,11 @@ __all__ = ["split_conjunction"]
 
 def split_conjunction(text: str) -> list[str]:
     """Top-level ``&&`` clauses of an expression, outer parentheses stripped."""
+    return list(_split(text))
+
+
+@lru_cache(maxsize=4096)  # a queue has a few Requirements texts, asked for once per autocluster
+def _split(text: str) -> tuple[str, ...]:
     parts: list[str] = []
     depth = 0
     current: list[str] = []
@@ -34,7 +41,7 @@ def split_conjunction(text: str) -> list[str]:
             p = p[1:-1].strip()
         if p:
             out.append(p)
-    return out
+    return tuple(out)
 
 
 def _balanced(text: str) -> bool:
