@@ -20,6 +20,7 @@ from condorfed.core.classads.values import ERROR, UNDEFINED, Ad, Expr
 
 RESOURCES = ("cpus", "memory", "disk", "gpus")
 RESOURCE_ATTRS = {"cpus": "Cpus", "memory": "Memory", "disk": "Disk", "gpus": "GPUs"}
+_RESOURCE_ITEMS = tuple(RESOURCE_ATTRS.items())
 
 
 def _num(ad: Ad, name: str, default: float = 0.0) -> float:
@@ -387,14 +388,14 @@ class SlotPool:
 
     def _set_resources(self, i: int, cpus: float, memory: float, disk: float, gpus: float) -> None:
         ad, cols, has, versions = self.ads[i], self._cols, self.has_attr, self.res_version
-        for r, v in (("cpus", cpus), ("memory", memory), ("disk", disk), ("gpus", gpus)):
+        for (r, name), v in zip(_RESOURCE_ITEMS, (cpus, memory, disk, gpus), strict=True):
             col = cols[r]
-            if col[i] == v:
+            if col.item(i) == v:  # .item: a Python float, no numpy scalar
                 continue
             col[i] = v
             versions[r] += 1
             v = float(v)  # a Python number in the ad, as content classes key it
-            ad.set_lower(r, RESOURCE_ATTRS[r], int(v) if v.is_integer() else v)
+            ad.set_lower(r, name, int(v) if v.is_integer() else v)
             has[r][i] = True
         self._moved(i)
 
