@@ -20,7 +20,6 @@ from condorfed.core.classads.values import ERROR, UNDEFINED, Ad, Expr
 
 RESOURCES = ("cpus", "memory", "disk", "gpus")
 RESOURCE_ATTRS = {"cpus": "Cpus", "memory": "Memory", "disk": "Disk", "gpus": "GPUs"}
-_RESOURCE_ITEMS = tuple(RESOURCE_ATTRS.items())
 
 
 def _num(ad: Ad, name: str, default: float = 0.0) -> float:
@@ -388,7 +387,12 @@ class SlotPool:
 
     def _set_resources(self, i: int, cpus: float, memory: float, disk: float, gpus: float) -> None:
         ad, cols, has, versions = self.ads[i], self._cols, self.has_attr, self.res_version
-        for (r, name), v in zip(_RESOURCE_ITEMS, (cpus, memory, disk, gpus), strict=True):
+        for r, name, v in (
+            ("cpus", "Cpus", cpus),
+            ("memory", "Memory", memory),
+            ("disk", "Disk", disk),
+            ("gpus", "GPUs", gpus),
+        ):
             col = cols[r]
             if col.item(i) == v:  # .item: a Python float, no numpy scalar
                 continue
