@@ -18,6 +18,7 @@ from condorfed.core.negotiation.refs import _tokens, references
 from condorfed.core.negotiation.slotonly import (
     clause_truth,
     job_side_names,
+    job_values,
     shareable,
     slot_truth,
     slot_values,
@@ -161,29 +162,26 @@ class Judge:
         every job with equal values of the job attributes it reads (autoclusters of one workflow
         share RequestDisk = DiskUsage), so each job ad need not be converted for the evaluator."""
         pool, job = self.pool, self.job
+
+        def evaluate() -> float:
+            one = SlotRows(rows.pool, rows.rows[:1], {r: c[:1] for r, c in rows.overrides.items()})
+            return float(self.ev.number(f"MY.{attr}", job, one, default)[0])
+
         steady = self._steady.get(attr)
         if steady is None:  # time(), random(), eval(): not the same on the next call
             steady = self._steady[attr] = (
                 slot_attributes_read(pool, f"MY.{attr}", job, my_is_slot=False) is not None
             )
         if not steady:
-            one = SlotRows(rows.pool, rows.rows[:1], {r: c[:1] for r, c in rows.overrides.items()})
-            return float(self.ev.number(f"MY.{attr}", job, one, default)[0])
+            return evaluate()
         names = job_side_names(pool, f"MY.{attr}", job, my_is_slot=False)
-        values = job.lower_items()
-        key = (
-            getattr(self.ev, "name", "?"),
-            attr,
-            default,
-            tuple((n, type(values.get(n)), values.get(n)) for n in names),
-        )
+        key = (getattr(self.ev, "name", "?"), attr, default, job_values(job, names))
         memo = pool.job_value_memo
         hit = memo.get(key)
         if hit is None:
-            one = SlotRows(rows.pool, rows.rows[:1], {r: c[:1] for r, c in rows.overrides.items()})
             if len(memo) > 4096:
                 memo.clear()
-            hit = memo[key] = float(self.ev.number(f"MY.{attr}", job, one, default)[0])
+            hit = memo[key] = evaluate()
         return hit
 
     def _job_only(self, attr: str) -> bool:

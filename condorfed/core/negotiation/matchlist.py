@@ -415,7 +415,7 @@ class MatchList(Judge):
         known = self._own_reads[1]
         if len(known) < len(reps):
             for shape in range(len(known), len(reps)):
-                own = dict(pool.expr_signature(reps[shape]))
+                own = pool.shape_exprs(shape)
                 known.append(
                     reads_slot_resources(pool, "MY.Requirements", self.job, my_is_slot=True, fixed=own)
                 )

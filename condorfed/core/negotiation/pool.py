@@ -276,6 +276,10 @@ class SlotPool:
             self._shape_epoch = self.attr_epoch
         return self._shape, self._shape_rep
 
+    def shape_exprs(self, shape: int) -> dict[str, Expr]:
+        """The expression-valued attributes (lower-case name -> text) every slot of ``shape`` has."""
+        return dict(self.expr_signature(self.shapes()[1][shape]))
+
     def shape_mask(self, shape: int) -> np.ndarray:
         """Live slots of one shape (kept until slots come or go: do not write to it)."""
         hit = self._shape_masks.get(shape)

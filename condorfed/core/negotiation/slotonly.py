@@ -183,10 +183,17 @@ def job_side_names(
     if hit is None:
         if len(memo) > 65536:
             memo.clear()
-        fixed = None if shape is None else dict(pool.expr_signature(pool.shapes()[1][shape]))
+        fixed = None if shape is None else pool.shape_exprs(shape)
         refs = _reachable_refs(pool, expr, job, my_is_slot, fixed)
         hit = memo[key] = tuple(sorted({name for name, on_slot in refs if not on_slot}))
     return hit
+
+
+def job_values(job: Ad, names: tuple[str, ...]) -> tuple:
+    """The job's values (with their types: 1, 1.0 and true differ in ClassAd) for ``names``: jobs
+    with equal tuples get equal results from an expression that reads only those job attributes."""
+    values = job.lower_items()
+    return tuple((n, type(values.get(n)), values.get(n)) for n in names)
 
 
 CLAUSE_CACHE_ENTRIES = 512
@@ -197,9 +204,7 @@ def clause_truth(pool: SlotPool, ev: Evaluator, clause: str, job: Ad, rows: np.n
     have the same values. None the first time a clause (with those values) is asked for: the caller
     evaluates it together with its other new clauses, and the second asker starts the cache."""
     names = job_side_names(pool, clause, job, my_is_slot=False)
-    values = job.lower_items()
-    sig = tuple((n, type(values.get(n)), values.get(n)) for n in names)
-    key = (getattr(ev, "name", "?"), clause, sig)
+    key = (getattr(ev, "name", "?"), clause, job_values(job, names))
     cache = pool.clause_cache
     entry = cache.get(key)
     n = len(pool)
@@ -312,9 +317,7 @@ def _slot_truth_of(
         return ev.truth(expr, SlotRows(pool, rows), job)
     if evaluate is None:
         evaluate = lambda stale: ev.truth(expr, SlotRows(pool, stale), job)  # noqa: E731
-    values = job.lower_items()
-    sig = tuple((n, type(values.get(n)), values.get(n)) for n in names)
-    key = (getattr(ev, "name", "?"), expr, shape, sig)
+    key = (getattr(ev, "name", "?"), expr, shape, job_values(job, names))
     cache = pool.slot_truth_cache
     n = len(pool)
     entry = cache.pop(key, None)  # least recently used first: re-inserted at the end
@@ -325,7 +328,7 @@ def _slot_truth_of(
     cache[key] = entry
     entry.fit(pool.attr_epoch, n)
     if entry.static_at != pool.structure_version:  # as in clause_truth
-        fixed = None if shape is None else dict(pool.expr_signature(pool.shapes()[1][shape]))
+        fixed = None if shape is None else pool.shape_exprs(shape)
         entry.static = not reads_slot_resources(pool, expr, job, my_is_slot=True, fixed=fixed)
         entry.static_at = pool.structure_version
     domain = None if shape is None else pool.shape_mask(shape)
