@@ -225,7 +225,7 @@ class ClassMatchList(Judge):
         while k < most:
             nxt = after.get((cur, request))
             if nxt is None or nxt >= len(v.rank) or v.rank[nxt] == UNKNOWN:
-                left = self._left_after(s, request, k)
+                left = pool.left_after(s, request, k)
                 nxt = self._classes.after_claim(pool, attrs, cur, request, s, left)
                 v.grow(self._classes.count(attrs))
                 if v.rank[nxt] == UNKNOWN:
@@ -239,14 +239,6 @@ class ClassMatchList(Judge):
         if v.generation == generation:  # no class was judged on the way: positions still hold
             v.runs[cid] = (k, cur, done)
         return k
-
-    def _left_after(self, s: int, request: tuple[float, ...], claims: int) -> list[float]:
-        """Slot ``s``'s resources after ``claims`` more claims of ``request``, subtracted one claim at
-        a time as SlotPool.claim does (so the floats are the ones the slot will hold)."""
-        left = [float(self.pool.column(r)[s]) for r in RESOURCES]
-        for _ in range(claims):
-            left = [have - take for have, take in zip(left, request, strict=True)]
-        return left
 
     def _lighter(self, candidates: np.ndarray) -> None:
         """Candidate classes showed up: no candidate weighs less than the lightest seen."""

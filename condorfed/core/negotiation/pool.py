@@ -439,15 +439,25 @@ class SlotPool:
         """``n`` claims of the same request on p-slot ``i``: the same claims and end state as ``n``
         calls of :meth:`claim` (the resources are taken one request at a time, as those would), with
         the slot written once."""
-        c = self._cols
-        left = [c["cpus"][i], c["memory"][i], c["disk"][i], c["gpus"][i]]
         claim = Claim(i, cpus, memory, disk, gpus, submitter, group, whole_slot=False)
-        ids = []
-        for _ in range(n):
-            left = [left[0] - cpus, left[1] - memory, left[2] - disk, left[3] - gpus]
-            ids.append(self._remember(claim))
-        self._set_resources(i, *left)
+        ids = [self._remember(claim) for _ in range(n)]
+        self._set_resources(i, *self.left_after(i, (cpus, memory, disk, gpus), n))
         return ids
+
+    def left_after(self, i: int, request: tuple[float, ...], claims: int) -> list[float]:
+        """P-slot ``i``'s resources after ``claims`` more claims of ``request``, subtracted one claim at
+        a time as :meth:`claim` does (so the floats are the ones the slot will hold)."""
+        c = self._cols
+        cpus, memory, disk, gpus = (
+            c["cpus"].item(i),
+            c["memory"].item(i),
+            c["disk"].item(i),
+            c["gpus"].item(i),
+        )
+        dc, dm, dd, dg = request
+        for _ in range(claims):  # unrolled: a claim path
+            cpus, memory, disk, gpus = cpus - dc, memory - dm, disk - dd, gpus - dg
+        return [cpus, memory, disk, gpus]
 
     def release(self, claim_id: int) -> None:
         """A job finished: its dynamic slot's resources go back to the p-slot, or the static slot is free."""
