@@ -199,7 +199,7 @@ class ClassMatchList(Judge):
         job_ok, slot_ok, keys = self._match_and_keys(view)
         req = self._requests(view)
         part = self.pool.partitionable[np.asarray(view.rows, dtype=np.int64)]
-        fit = fits(req, list(have), part)
+        fit = fits(req, have, part)
         self._v.record(ids, job_ok, slot_ok, fit, keys, np.where(part, req, have))  # static: taken whole
         self._lighter(ids[self._v.ok[ids]])
 

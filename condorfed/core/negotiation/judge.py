@@ -5,6 +5,7 @@ once per content class of slots (content.py). Both kinds of match list build on 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,8 +89,8 @@ def _quantize(values: np.ndarray, q: int) -> np.ndarray:
 SMALL_ROWS = 64  # up to this many rows, plain (4, n) arrays cost less than the per-resource shortcuts
 
 
-def fits(req: np.ndarray, have: list[np.ndarray], part: np.ndarray) -> np.ndarray:
-    """Whether requests ``req`` (4, n) fit the resources left ``have`` (4 arrays of n), or the slot is
+def fits(req: np.ndarray, have: Sequence[np.ndarray] | np.ndarray, part: np.ndarray) -> np.ndarray:
+    """Whether requests ``req`` (4, n) fit the resources left ``have`` (4 rows of n), or the slot is
     static (taken whole). A request the same for every row (a broadcast view) is compared as one
     number, without 4 x n temporaries."""
     if len(part) <= SMALL_ROWS or req.strides[1] != 0:
