@@ -80,17 +80,15 @@ def test_runs_match_significant_key_sparse_ads(seed):
 def test_best_first_is_lexsort_with_slot_ties(seed):
     rng = np.random.default_rng(seed)
     n = 200
-    keys = np.column_stack(
-        [
-            rng.integers(0, 3, n).astype(float),
-            np.zeros(n),
-            rng.choice([0.0, -0.0, 1.5, np.nan], n),
-            np.full(n, -2.0),
-            rng.integers(0, 2, n).astype(float),
-        ]
-    )
+    keys = [
+        rng.integers(0, 3, n).astype(float),
+        np.zeros(n),
+        rng.choice([0.0, -0.0, 1.5, np.nan], n),
+        np.full(n, -2.0),
+        rng.integers(0, 2, n).astype(float),
+    ]
     slots_ = np.arange(n)
-    expected = np.lexsort((slots_, *keys.T[::-1]))
+    expected = np.lexsort((slots_, *keys[::-1]))
     assert _best_first(keys).tolist() == expected.tolist()
 
 

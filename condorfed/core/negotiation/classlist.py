@@ -95,7 +95,7 @@ class Verdicts:
         ok = job_ok & slot_ok & fits
         self.known[ids], self.ok[ids] = True, ok
         self.job_ok[ids], self.slot_ok[ids], self.fits[ids] = job_ok, slot_ok, fits
-        self.negkeys[ids] = -keys
+        self.negkeys[ids] = -keys.T
         self.weight[ids] = offers[0]  # the cpus taken (SLOT_WEIGHT)
         for c, offer in zip(ids.tolist(), offers.T.tolist(), strict=True):
             self.offer[c] = (offer[0], tuple(offer))

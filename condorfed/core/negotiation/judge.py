@@ -37,13 +37,13 @@ class _ClassRows:
     known: np.ndarray
     job_ok: np.ndarray
     slot_ok: np.ndarray
-    keys: np.ndarray  # (n, 3)
+    keys: np.ndarray  # (3, n): pre, rank, post
     req: np.ndarray  # (4, n)
 
     @classmethod
     def empty(cls) -> _ClassRows:
         none = np.zeros(0, bool)
-        return cls(none, none.copy(), none.copy(), np.zeros((0, 3)), np.zeros((4, 0)))
+        return cls(none, none.copy(), none.copy(), np.zeros((3, 0)), np.zeros((4, 0)))
 
     def fit(self, n: int) -> None:
         k = n - len(self.known)
@@ -51,7 +51,7 @@ class _ClassRows:
             self.known = np.concatenate([self.known, np.zeros(k, bool)])
             self.job_ok = np.concatenate([self.job_ok, np.zeros(k, bool)])
             self.slot_ok = np.concatenate([self.slot_ok, np.zeros(k, bool)])
-            self.keys = np.concatenate([self.keys, np.zeros((k, 3))])
+            self.keys = np.concatenate([self.keys, np.zeros((3, k))], axis=1)
             self.req = np.concatenate([self.req, np.zeros((4, k))], axis=1)
 
 
@@ -232,7 +232,8 @@ class Judge:
         return out
 
     def _match_and_keys(self, rows: SlotRows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(job Requirements, slot Requirements, keys (n, 3): pre/rank/post) for rows."""
+        """(job Requirements, slot Requirements, keys (3, n): pre/rank/post) for rows. Keys are rows, as
+        requests are: stacking three columns into (n, 3) was a strided copy of the whole pool per list."""
         ev, job, cfg = self.ev, self.job, self.cfg
         job_ok = self._job_requirements(rows)
         if rows.overrides:
@@ -242,10 +243,10 @@ class Judge:
         pre = self._slot_number(cfg.pre_job_rank, rows, -FLT_MAX)
         rank = self._job_number("Rank", rows, 0.0)
         post = self._slot_number(cfg.post_job_rank, rows, -FLT_MAX)
-        return job_ok, slot_ok, np.column_stack([pre, rank, post])
+        return job_ok, slot_ok, np.stack([pre, rank, post])
 
     def _judge(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(job Requirements, slot Requirements, keys (n, 3), requests (4, n)) for slots ``idx``; in a
+        """(job Requirements, slot Requirements, keys (3, n), requests (4, n)) for slots ``idx``; in a
         persistent pool, once per content class of the slots (remembered across cycles)."""
         attrs = self._attrs_read()
         if attrs is None:
@@ -269,13 +270,13 @@ class Judge:
             pick = rep[~memo.known[present]]
             rows = SlotRows(self.pool, idx[pick], {r: c[pick] for r, c in over.items()})
             if states:
-                memo.job_ok[todo], memo.slot_ok[todo], memo.keys[todo] = self._expansion_values(rows)
+                memo.job_ok[todo], memo.slot_ok[todo], memo.keys[:, todo] = self._expansion_values(rows)
             else:
-                memo.job_ok[todo], memo.slot_ok[todo], memo.keys[todo] = self._match_and_keys(rows)
+                memo.job_ok[todo], memo.slot_ok[todo], memo.keys[:, todo] = self._match_and_keys(rows)
                 memo.req[:, todo] = self._requests(rows)
             memo.known[todo] = True
         pos = present[index]
-        return memo.job_ok[pos], memo.slot_ok[pos], memo.keys[pos], memo.req[:, pos]
+        return memo.job_ok[pos], memo.slot_ok[pos], memo.keys[:, pos], memo.req[:, pos]
 
     def _expansion_values(self, view: SlotRows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Judge p-slot states (a slot after more jobs of this autocluster): lists that hand out

@@ -45,15 +45,17 @@ def _no_priority(name: str) -> float:
     return 0.0
 
 
-def _best_first(negkeys: np.ndarray) -> np.ndarray:
-    """Row order by the key columns, lowest first, ties kept in row order (a stable sort). Columns that
-    are the same in every row cannot change the order and are left out (usually most of them: no
-    preemption, no POST_JOB_RANK), so this is one stable argsort more often than a full lexsort."""
-    if len(negkeys) < 2:
-        return np.arange(len(negkeys))
-    cols = [c for c in negkeys.T if not bool((c == c[0]).all())]
+def _best_first(negkeys: list[np.ndarray]) -> np.ndarray:
+    """Order of the entries by the key arrays (most significant first), lowest first, ties kept in
+    entry order (a stable sort). Keys that are the same for every entry cannot change the order and
+    are left out (usually most of them: no preemption, no POST_JOB_RANK), so this is one stable
+    argsort more often than a full lexsort."""
+    n = len(negkeys[0])
+    if n < 2:
+        return np.arange(n)
+    cols = [c for c in negkeys if not bool((c == c[0]).all())]
     if not cols:
-        return np.arange(len(negkeys))
+        return np.arange(n)
     if len(cols) == 1:
         return np.argsort(cols[0], kind="stable")
     return np.lexsort(cols[::-1])
@@ -141,7 +143,7 @@ class MatchList(Judge):
         else:  # integer takes: much cheaper than boolean masks on the 2-d arrays
             rows_idx = alive_idx[kidx]
             job_ok, slot_ok = job_ok[kidx], slot_ok[kidx]
-            keys = np.take(keys, kidx, axis=0)
+            keys = np.take(keys, kidx, axis=1)
             req = req[:, : len(kidx)] if req.strides[1] == 0 else np.take(req, kidx, axis=1)
         part = part_all[rows_idx]
         fit = fits(req, [pool.column(r)[rows_idx] for r in RESOURCES], part)
@@ -167,7 +169,7 @@ class MatchList(Judge):
         if exclude:
             ok &= ~np.isin(rows_idx, np.fromiter(exclude, dtype=np.int64))
         sel = np.flatnonzero(ok)
-        negkeys = np.column_stack([-np.take(keys, sel, axis=0), -state[sel].astype(np.float64), -prank[sel]])
+        negkeys = [*(-np.take(keys, sel, axis=1)), -state[sel].astype(np.float64), -prank[sel]]
         slots = rows_idx[sel]
         order = _best_first(negkeys)  # ties by slot order: ``slots`` ascends
         # Keep only the head of the list: a few times what the autocluster can still take. Should it
@@ -181,7 +183,7 @@ class MatchList(Judge):
             order = order[:limit]
             self._truncated = True
         self._slots = slots[order]
-        self._keys = negkeys[order]
+        self._keys = np.stack([k[order] for k in negkeys], axis=1)  # (head, 5): read entry by entry
         self._versions = pool.version[self._slots].copy()
         self._state_arr = state[sel[order]]
         self._req_arr = req[:, sel[order]]
@@ -204,7 +206,7 @@ class MatchList(Judge):
                 np.full(n, -1, dtype=np.int64),
                 np.zeros(n, bool),
                 np.zeros(n, bool),
-                np.zeros((n, 3)),
+                np.zeros((3, n)),
                 np.zeros((4, n)),
             )
         cache.grow(len(pool))
@@ -216,7 +218,7 @@ class MatchList(Judge):
         if len(stale):
             idx = alive_idx if len(stale) > SMALL_BATCH else stale
             job_ok, slot_ok, keys, req = self._judge(idx)
-            cache.job_ok[idx], cache.slot_ok[idx], cache.keys[idx], cache.req[:, idx] = (
+            cache.job_ok[idx], cache.slot_ok[idx], cache.keys[:, idx], cache.req[:, idx] = (
                 job_ok,
                 slot_ok,
                 keys,
@@ -226,7 +228,7 @@ class MatchList(Judge):
         return (
             cache.job_ok[alive_idx],
             cache.slot_ok[alive_idx],
-            cache.keys[alive_idx],
+            cache.keys[:, alive_idx],
             cache.req[:, alive_idx],
         )
 
@@ -342,9 +344,9 @@ class MatchList(Judge):
                 continue  # unchanged (and maybe absent from the ad: don't invent the attribute)
             overrides[r] = np.array([b[i] for b in bases]) - steps_arr * per
         job_ok, slot_ok, keys = self._judge_states(SlotRows(pool, rows_arr, overrides))
-        ok = job_ok & slot_ok
-        for j, s in enumerate(rows):
-            self._expansions[s][2].append((bool(ok[j]), keys[j]))
+        ok = (job_ok & slot_ok).tolist()
+        for s, good, key in zip(rows, ok, keys.T.tolist(), strict=True):
+            self._expansions[s][2].append((good, key))
 
     def _judge_states(self, view: SlotRows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``_expansion_values`` once per content class of the p-slot states."""
@@ -372,7 +374,7 @@ class MatchList(Judge):
         ev, job, cfg = self.ev, self.job, self.cfg
         n = len(view)
         slots, at = np.unique(np.asarray(view.rows, dtype=np.int64), return_inverse=True)  # a slot per state
-        known = np.array([self._known_keys(s) for s in slots.tolist()]).reshape(len(slots), 3)[at]
+        known = np.array([self._known_keys(s) for s in slots.tolist()]).reshape(len(slots), 3).T[:, at]
         dep = self._resource_clauses()
         if dep is None:
             job_ok = ev.truth("MY.Requirements", job, view) if "Requirements" in job else np.zeros(n, bool)
@@ -395,15 +397,15 @@ class MatchList(Judge):
         pre = (
             ev.number(cfg.pre_job_rank, view, job, -FLT_MAX)
             if self._reads_resources(cfg.pre_job_rank, True)
-            else known[:, 0]
+            else known[0]
         )
-        rank = self._job_number("Rank", view, 0.0) if self._reads_resources("MY.Rank", False) else known[:, 1]
+        rank = self._job_number("Rank", view, 0.0) if self._reads_resources("MY.Rank", False) else known[1]
         post = (
             ev.number(cfg.post_job_rank, view, job, -FLT_MAX)
             if self._reads_resources(cfg.post_job_rank, True)
-            else known[:, 2]
+            else known[2]
         )
-        return job_ok, slot_ok, np.column_stack([pre, rank, post])
+        return job_ok, slot_ok, np.stack([pre, rank, post])
 
     def _starts_reading_resources(self) -> np.ndarray:
         """Per slot shape (see SlotPool.shapes): whether its Requirements, followed through its own
@@ -491,7 +493,8 @@ class MatchList(Judge):
         self._built_min = low if self._built_min is None else min(self._built_min, low)
         out = []
         state = -float(NO_PREEMPTION)
-        columns = (taken.tolist(), req[:, ok].T.tolist(), keys[ok].tolist(), pool.version[taken].tolist())
+        keys_ok = keys[:, ok].T.tolist()
+        columns = (taken.tolist(), req[:, ok].T.tolist(), keys_ok, pool.version[taken].tolist())
         for s, r, k, v in zip(*columns, strict=True):
             self._req_fresh[s] = tuple(r)  # type: ignore[assignment]
             self._state_fresh[s] = NO_PREEMPTION

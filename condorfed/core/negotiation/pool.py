@@ -78,7 +78,7 @@ class MatchCache:
     versions: np.ndarray  # slot version the row was evaluated at; -1: never
     job_ok: np.ndarray
     slot_ok: np.ndarray
-    keys: np.ndarray  # (n, 3): pre, rank, post
+    keys: np.ndarray  # (3, n): pre, rank, post
     req: np.ndarray  # (4, n)
 
     def grow(self, n: int) -> None:
@@ -88,7 +88,7 @@ class MatchCache:
         self.versions = np.concatenate([self.versions, np.full(k, -1, dtype=np.int64)])
         self.job_ok = np.concatenate([self.job_ok, np.zeros(k, dtype=bool)])
         self.slot_ok = np.concatenate([self.slot_ok, np.zeros(k, dtype=bool)])
-        self.keys = np.concatenate([self.keys, np.zeros((k, 3))])
+        self.keys = np.concatenate([self.keys, np.zeros((3, k))], axis=1)
         self.req = np.concatenate([self.req, np.zeros((4, k))], axis=1)
 
 
