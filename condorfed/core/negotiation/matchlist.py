@@ -135,7 +135,11 @@ class MatchList(Judge):
         if not live.any():
             return None
         # Evaluate over every live slot (one cached column table), then keep the candidates.
-        alive_idx = np.flatnonzero(pool.alive)
+        alive_idx = pool.alive_ids()
+        live_idx = pool.free_ids() if live is pool.free_to_match() else np.flatnonzero(live)
+        if 2 * len(live_idx) < len(alive_idx):
+            # Most slots are full: judge only the ones that can still take a job.
+            alive_idx = live_idx
         job_ok, slot_ok, keys, req = self._evaluate_alive(alive_idx)
         kidx = np.flatnonzero(live[alive_idx])
         if len(kidx) == len(alive_idx):  # every live slot stays: no gathers
@@ -189,7 +193,8 @@ class MatchList(Judge):
         self._req_arr = req[:, sel[order]]
         self._row_of = dict(zip(self._slots.tolist(), range(len(self._slots)), strict=True))
         self._tick = (pool.resource_version, pool.structure_version)
-        self._seen = pool.version.copy()  # the version of every slot this list has judged
+        if self._cache_key is not None:  # only a list kept for the next cycle looks at it again
+            self._seen = pool.version.copy()  # the version of every slot this list has judged
         self._seen_structure = (pool.structure_version, pool.attr_epoch)
 
     def _evaluate_alive(self, alive_idx: np.ndarray):

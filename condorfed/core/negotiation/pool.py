@@ -110,6 +110,11 @@ class Claim:
     whole_slot: bool  # a static slot (or a preempted claimed slot): the slot itself is claimed
 
 
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
 class SlotPool:
     """Columnar slot state, persistent across cycles. Slot ids are stable indices (removal marks dead).
 
@@ -156,6 +161,8 @@ class SlotPool:
         self._changes: list[int] = []  # slots whose version moved, in order (see changed_since)
         self._changes_base = 0  # journal position of _changes[0]
         self._free: tuple[tuple, np.ndarray] = ((), np.zeros(0, dtype=bool))  # see free_to_match
+        self._free_ids: tuple[tuple, np.ndarray] = ((), np.zeros(0, dtype=np.int64))  # see free_ids
+        self._alive_ids: tuple[int, np.ndarray] = (-1, np.zeros(0, dtype=np.int64))  # see alive_ids
         self.remote: list[str | None] = []
         self.structure_version = 0  # bumped on add/remove: column tables must be rebuilt
         self.resource_version = 0  # bumped when resource columns change: columns must be refreshed
@@ -341,6 +348,20 @@ class SlotPool:
             part = self.partitionable
             self._free = (tick, self.alive & ~(part & (self._cols["cpus"] <= 0)) & (part | ~self.claimed))
         return self._free[1]
+
+    def free_ids(self) -> np.ndarray:
+        """The ids of :meth:`free_to_match`, ascending; the same array until the pool changes, so
+        per-slot caches can tell a repeated question at a glance (do not write to it)."""
+        tick = (self.resource_version, self.structure_version)
+        if self._free_ids[0] != tick:
+            self._free_ids = (tick, _frozen(np.flatnonzero(self.free_to_match())))
+        return self._free_ids[1]
+
+    def alive_ids(self) -> np.ndarray:
+        """The ids of live slots, ascending; the same array until slots come or go (do not write to it)."""
+        if self._alive_ids[0] != self.structure_version:
+            self._alive_ids = (self.structure_version, _frozen(np.flatnonzero(self.alive)))
+        return self._alive_ids[1]
 
     def is_free_to_match(self, i: int) -> bool:
         """:meth:`free_to_match` for slot ``i`` alone (no pass over the pool)."""

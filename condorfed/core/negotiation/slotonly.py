@@ -40,6 +40,9 @@ class _PerSlot:
     values: np.ndarray
     static_at: int = -1  # structure_version ``static`` was worked out for
     static: bool = False  # reads no slot resource: claims and releases cannot change it
+    # (pool tick, rows array, rows cover the pool?) of the last refresh: asked again for the same
+    # read-only rows (the pool's shared id arrays) with no claim or release since, nothing is stale.
+    checked: tuple | None = None
 
     @classmethod
     def empty(cls, epoch: int, n: int, dtype: type = bool) -> _PerSlot:
@@ -49,7 +52,9 @@ class _PerSlot:
         """Forget every row when the slots' other attributes changed; grow with the pool."""
         if self.epoch != epoch:
             self.epoch, self.versions = epoch, np.full(n, -1, dtype=np.int64)
+            self.checked = None
         if len(self.versions) < n:
+            self.checked = None
             k = n - len(self.versions)
             self.versions = np.concatenate([self.versions, np.full(k, -1, dtype=np.int64)])
             self.values = np.concatenate([self.values, np.zeros(k, dtype=self.values.dtype)])
@@ -65,9 +70,13 @@ class _PerSlot:
     ) -> np.ndarray:
         """The values for ``rows``, first evaluating (``evaluate(slot ids)``) the stale ones: slots
         changed since, or with ``static`` only slots never evaluated. More than a handful stale: every
-        stale live slot (of ``domain``, a mask of the slots these values are for) is done in the same
-        call, so later askers find them done."""
+        stale slot that can still take a job (of ``domain``, a mask of the slots these values are for)
+        is done in the same call, so later askers find them done; full p-slots are left until asked."""
         n = len(pool)
+        tick = (pool.resource_version, pool.structure_version)
+        last = self.checked
+        if last is not None and last[1] is rows and last[0] == tick and not rows.flags.writeable:
+            return self._answer(rows, last[2])
 
         def old(versions: np.ndarray, now: np.ndarray) -> np.ndarray:
             return versions < 0 if static else versions != now
@@ -77,12 +86,17 @@ class _PerSlot:
             stale = np.flatnonzero(old(self.versions, pool.version))
         else:
             stale = rows[old(self.versions[rows], pool.version[rows])]
+            if len(stale) > SMALL_BATCH:
+                free = pool.free_to_match()
+                near = free if domain is None else free & domain
+                stale = np.union1d(stale, np.flatnonzero(near & old(self.versions, pool.version)))
         if len(stale):
-            if len(stale) > SMALL_BATCH and not whole:
-                live = pool.alive if domain is None else domain
-                stale = np.flatnonzero(live & old(self.versions, pool.version))
             self.values[stale] = evaluate(stale)
             self.versions[stale] = pool.version[stale]
+        self.checked = (tick, rows, whole)
+        return self._answer(rows, whole)
+
+    def _answer(self, rows: np.ndarray, whole: bool) -> np.ndarray:
         if not whole:
             return self.values[rows]
         view = self.values.view()  # no copy of the whole pool's values: callers only read them
@@ -289,7 +303,7 @@ def _by_shape(pool: SlotPool, ev: Evaluator, expr: str, job: Ad, rows: np.ndarra
     whole: list[np.ndarray] = []
 
     def evaluate(stale: np.ndarray) -> np.ndarray:
-        if len(stale) <= SMALL_BATCH:
+        if len(stale) <= SMALL_BATCH or 4 * len(stale) < len(pool):
             return ev.truth(expr, SlotRows(pool, stale), job)
         if not whole:
             live = np.flatnonzero(pool.alive)
