@@ -139,3 +139,36 @@ def test_truncated_match_lists_give_the_same_negotiation(seed, monkeypatch):
     short = negotiate(jobs, slots, NegotiatorConfig(), usage, 0.0)
     assert [(m.job, m.slot) for m in short.matches] == [(m.job, m.slot) for m in full.matches]
     assert [(u.job, u.reason) for u in short.unmatched] == [(u.job, u.reason) for u in full.unmatched]
+
+
+PRE_RANKS = [
+    None,  # the default NEGOTIATOR_PRE_JOB_RANK (prefers the slot with fewer cpus and less memory)
+    "Memory",  # the slot with the most memory left first: a claimed p-slot soon falls behind others
+    "Cpus * 1000 - TARGET.RequestMemory",  # ties between slots with equal cpus left
+]
+
+
+@pytest.mark.parametrize("seed", range(12), ids=lambda s: f"seed{s}")
+def test_runs_of_claims_on_a_p_slot_give_the_same_negotiation_as_one_claim_at_a_time(seed, monkeypatch):
+    """A p-slot that stays first takes a run of jobs in one claim (MatchList.repeats); handing out
+    one job at a time, re-sorting the slot after each, is the reference."""
+    from condorfed.core.negotiation import matchlist
+    from condorfed.core.negotiation.pool import SlotPool
+
+    rng = random.Random(200 + seed)
+    slots, jobs = pool(rng), queue(rng) + queue(rng)
+    pre = PRE_RANKS[seed % len(PRE_RANKS)]
+    cfg = NegotiatorConfig(**({} if pre is None else {"pre_job_rank": pre}))
+    if seed % 2:
+        cfg = NegotiatorConfig(pre_job_rank=cfg.pre_job_rank, post_job_rank="-Cpus")
+    usage = UsageState(0.0, {"alice@x": SubmitterUsage(priority=rng.uniform(0.5, 50))})
+    runs: list[int] = []
+    many = SlotPool.claim_many
+    monkeypatch.setattr(SlotPool, "claim_many", lambda self, i, n, *a: runs.append(n) or many(self, i, n, *a))
+    batched = negotiate(jobs, slots, cfg, usage, 0.0)
+    monkeypatch.setattr(matchlist.MatchList, "repeats", lambda self, cand, most: 1)
+    single = negotiate(jobs, slots, cfg, usage, 0.0)
+    assert batched.matches == single.matches
+    assert [(u.job, u.reason) for u in batched.unmatched] == [(u.job, u.reason) for u in single.unmatched]
+    if pre is None:  # a claimed p-slot moves up under the default rank: runs really are taken
+        assert runs and max(runs) > 1

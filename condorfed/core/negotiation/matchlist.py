@@ -298,10 +298,12 @@ class MatchList(Judge):
         return k
 
     # ---- p-slot expansion ----------------------------------------------------------------------------
-    def _expand(self, first: int) -> None:
-        """Evaluate the next states of p-slot ``first`` (just claimed) and of a batch of the following
-        candidates. ``_expansions[s] = [v0, ours, states]``: ``states[j-1]`` is (matches, keys) of the
-        slot with ``j`` of this autocluster's requests taken from its resources at version ``v0``."""
+    def _expand(self, first: int, *, claimed: bool = True) -> None:
+        """Evaluate the next states of p-slot ``first`` (just claimed, or about to be) and of a batch of
+        the following candidates. ``_expansions[s] = [version, ours, states]``: ``states[j-1]`` is
+        (matches, keys) of the slot with ``j`` of this autocluster's requests taken from the resources
+        it had when expanded; ``ours`` of them were taken by the slot's ``version`` (each claim, or run
+        of claims, moves the version by one)."""
         pool = self.pool
         batch = [first]
         n = len(self._slots)
@@ -326,7 +328,7 @@ class MatchList(Judge):
             req = self._request_of(s)
             have = [float(pool.column(r)[s]) for r in RESOURCES]
             v0 = int(pool.version[s])
-            if s == first:  # states relative to before the claim just made
+            if s == first and claimed:  # states relative to before the claim just made
                 have = [have[i] + req[i] for i in range(4)]
                 v0 -= 1
             self._expansions[s] = [v0, 0, []]
@@ -456,16 +458,18 @@ class MatchList(Judge):
         neg = self._keys[k]
         return (-float(neg[0]), -float(neg[1]), -float(neg[2]))
 
-    def _next_state(self, s: int) -> tuple | None:
-        """After this list gave one more job to p-slot ``s``: its new entry in the list, or None."""
+    def _next_state(self, s: int, count: int = 1) -> tuple | None:
+        """After this list gave ``count`` more jobs to p-slot ``s``: its new entry in the list, or None."""
         pool = self.pool
         now = int(pool.version[s])
         exp = self._expansions.get(s)
-        if exp is None or exp[0] + exp[1] + 1 != now:  # never expanded, or someone else changed it
+        if exp is None or exp[0] + 1 != now:  # never expanded, or someone else changed it
             self._expansions.pop(s, None)
+            if count > 1:
+                return self._fresh_entry(s)
             self._expand(s)
             exp = self._expansions[s]
-        exp[1] += 1
+        exp[0], exp[1] = now, exp[1] + count
         req = self._request_of(s)
         if any(req[i] > float(pool.column(r)[s]) + 1e-9 for i, r in enumerate(RESOURCES)):
             return None
@@ -631,21 +635,72 @@ class MatchList(Judge):
             self._ptr += 1
 
     def repeats(self, cand: Candidate, most: int) -> int:
-        """How many jobs in a row ``cand`` may take (see ClassMatchList): here always one."""
-        return 1
+        """How many jobs in a row (up to ``most``) p-slot ``cand`` takes, one claim after another, before
+        another candidate comes first: after each claim its next state (see :meth:`_expand`) goes back
+        into the list, and :meth:`peek` hands it out again while it still matches, fits and sorts before
+        the best other entry. Nothing else changes between those claims, so that entry is fixed. When
+        it is not known without re-evaluating (a stale head), the answer is 1: one claim at a time."""
+        pool, s = self.pool, cand.slot
+        if most < 2 or self.remaining < 2 or cand.state != NO_PREEMPTION or not pool.partitionable[s]:
+            return 1
+        rival = self._rival(s)
+        if rival is False:
+            return 1
+        exp = self._expansions.get(s)
+        if exp is None or exp[0] != int(pool.version[s]):
+            self._expansions.pop(s, None)
+            self._remember_head(s)
+            self._expand(s, claimed=False)
+            exp = self._expansions[s]
+        states, ours = exp[2], exp[1]
+        req = self._request_of(s)
+        left = pool.left_after(s, req, 0)
+        k = 1
+        while k < most and k < self.remaining and ours + k - 1 < len(states):
+            left = [have - asked for have, asked in zip(left, req, strict=True)]  # as claim() subtracts
+            if any(req[i] > left[i] + 1e-9 for i in range(4)):  # as _next_state checks
+                break
+            ok, key = states[ours + k - 1]
+            if not ok or (rival is not None and self._entry(key, NO_PREEMPTION, 0.0, s)[:6] >= rival):
+                break
+            k += 1
+        return k
 
-    def taken(self, cand: Candidate, count: int = 1) -> None:
-        """The caller claimed ``cand`` (the last peek): drop it, or put the p-slot back with less left.
-        (``count`` is always 1 here: see :meth:`repeats`.)"""
+    def _rival(self, s: int) -> tuple | bool | None:
+        """The first six fields of the entry :meth:`peek` would compare p-slot ``s``'s next state with
+        once the current head is claimed (None: there is none); False when that needs re-evaluation."""
+        pool, heap = self.pool, self._heap
+        others = heap[1:3] if self._from_heap else heap[:1]  # the smallest entry once the head is gone
+        best = min((e[:6] for e in others), default=None)
+        p, n, dead = self._ptr + (0 if self._from_heap else 1), len(self._slots), self._dead
+        while p < n and dead is not None and dead[p]:
+            p += 1
+        if p < n:
+            t = int(self._slots[p])
+            if not pool.alive[t] or int(pool.version[t]) != int(self._versions[p]):
+                return False  # peek would re-evaluate it (and others) first
+            head = (*self._keys[p].tolist(), t)
+            best = head if best is None or head < best else best
+        if best is not None and best[5] == s:
+            return False
+        return best
+
+    def _remember_head(self, s: int) -> None:
+        """Where the keys of slot ``s``, the head just peeked, can be found again (see _known_keys)."""
         if self._from_heap:
             e = self._heap[0]
-            self._last_keys[cand.slot] = (-e[0], -e[1], -e[2])
+            self._last_keys[s] = (-e[0], -e[1], -e[2])
         else:
-            self._row_of.setdefault(cand.slot, self._ptr)
+            self._row_of.setdefault(s, self._ptr)
+
+    def taken(self, cand: Candidate, count: int = 1) -> None:
+        """The caller claimed ``cand`` ``count`` times (the last peek, and :meth:`repeats`): drop it, or
+        put the p-slot back with less left."""
+        self._remember_head(cand.slot)
         self._drop_head()
-        self.remaining -= 1
+        self.remaining -= count
         if self.pool.partitionable[cand.slot] and self.remaining > 0:
-            nxt = self._next_state(cand.slot)
+            nxt = self._next_state(cand.slot, count)
             if nxt is not None:
                 heapq.heappush(self._heap, nxt)
         # Our own claim is accounted for above; only changes made by others call for a sweep.
