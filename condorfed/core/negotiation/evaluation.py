@@ -28,7 +28,6 @@ from condorfed.core.negotiation.pool import RESOURCES, SlotPool
 from condorfed.core.negotiation.refs import rewrite_unscoped
 
 _RES_ATTR = {"cpus": "Cpus", "memory": "Memory", "disk": "Disk", "gpus": "GPUs"}
-_NO_ROWS = np.zeros(0, dtype=np.int64)
 
 
 @dataclass
@@ -263,28 +262,34 @@ class VectorEvaluator:
 
     def _full_table(self, pool: SlotPool) -> tuple[Any, np.ndarray, np.ndarray]:
         """(table of every live slot, live slot ids, slot id -> table row), kept in step with the
-        pool's resource columns without re-encoding the ads: rows of slots changed since are patched
-        in place, or whole columns replaced when many changed."""
+        pool's resource columns without re-encoding the ads: rows of the slots the pool's journal says
+        changed since are patched in place, or whole columns replaced when many changed."""
         cached = self._tables.get(id(pool))
         if cached is not None and cached[0] == pool.structure_version:
-            _, seen, table, live, pos, versions = cached
+            _, seen, table, live, pos, mark, present = cached
             changed = [r for r in RESOURCES if pool.res_version[r] != seen[r]]
-            if all(bool(pool.has_attr[r][live].all()) for r in changed):
-                rows = np.flatnonzero(pool.version[live] != versions) if changed else _NO_ROWS
+            for r in changed:  # a slot's resource attribute, once written, stays (until slots change)
+                present[r] = present[r] or bool(pool.has_attr[r][live].all())
+            if all(present[r] for r in changed):
+                moved, now = pool.changed_since(mark)
+                rows = None
+                if moved is not None:
+                    rows = pos[np.fromiter(set(moved), dtype=np.int64)]
+                    rows = rows[rows >= 0]
+                patch = rows is not None and 4 * len(rows) <= len(live)
                 for r in changed:
-                    values = _typed(pool.column(r)[live[rows]])
-                    if 4 * len(rows) > len(live) or not table.set_rows(_RES_ATTR[r], rows, values):
+                    if not (patch and table.set_rows(_RES_ATTR[r], rows, _typed(pool.column(r)[live[rows]]))):
                         table.set_column(_RES_ATTR[r], _typed(pool.column(r)[live]))
-                if changed:
-                    versions = pool.version[live]
-                entry = (pool.structure_version, dict(pool.res_version), table, live, pos, versions)
+                entry = (pool.structure_version, dict(pool.res_version), table, live, pos, now, present)
                 self._tables[id(pool)] = entry
                 return table, live, pos
         live = np.flatnonzero(pool.alive)
         pos = np.full(len(pool), -1, dtype=np.int64)
         pos[live] = np.arange(len(live))
         table = self._ca.AdTable.from_ads([pool.ads[i] for i in live.tolist()])
-        entry = (pool.structure_version, dict(pool.res_version), table, live, pos, pool.version[live])
+        mark = pool.changed_since(-1)[1]
+        present = {r: False for r in RESOURCES}
+        entry = (pool.structure_version, dict(pool.res_version), table, live, pos, mark, present)
         self._tables[id(pool)] = entry
         return table, live, pos
 

@@ -88,8 +88,9 @@ class _PerSlot:
             stale = rows[old(self.versions[rows], pool.version[rows])]
             if len(stale) > SMALL_BATCH:
                 free = pool.free_to_match()
-                near = free if domain is None else free & domain
-                stale = np.union1d(stale, np.flatnonzero(near & old(self.versions, pool.version)))
+                wanted = (free if domain is None else free & domain) & old(self.versions, pool.version)
+                wanted[stale] = True
+                stale = np.flatnonzero(wanted)
         if len(stale):
             self.values[stale] = evaluate(stale)
             self.versions[stale] = pool.version[stale]
