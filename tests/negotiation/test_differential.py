@@ -172,3 +172,21 @@ def test_runs_of_claims_on_a_p_slot_give_the_same_negotiation_as_one_claim_at_a_
     assert [(u.job, u.reason) for u in batched.unmatched] == [(u.job, u.reason) for u in single.unmatched]
     if pre is None:  # a claimed p-slot moves up under the default rank: runs really are taken
         assert runs and max(runs) > 1
+
+
+@pytest.mark.parametrize("seed", range(8), ids=lambda s: f"seed{s}")
+def test_judging_only_free_slots_gives_the_same_negotiation(seed, monkeypatch):
+    """Once most slots are full a list judges only the free ones; judging every live slot (and
+    always only the free ones) must give the same outcome, reasons for idle jobs included."""
+    from condorfed.core.negotiation import matchlist
+
+    rng = random.Random(300 + seed)
+    slots, jobs = pool(rng), queue(rng) + queue(rng)
+    usage = UsageState(0.0, {"alice@x": SubmitterUsage(priority=rng.uniform(0.5, 50))})
+    outcomes = []
+    for share in (0.0, 0.5, 1.01):
+        monkeypatch.setattr(matchlist, "LIVE_ONLY_BELOW", share)
+        result = negotiate(jobs, slots, NegotiatorConfig(), usage, 0.0)
+        outcomes.append((result.matches, [(u.job, u.reason) for u in result.unmatched]))
+    assert outcomes[0] == outcomes[1] == outcomes[2]
+    assert outcomes[0][0]

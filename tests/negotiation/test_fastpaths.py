@@ -315,3 +315,36 @@ def test_slot_values_equal_direct_evaluation_across_claims(expr):
         s = rng.randrange(len(pool))
         if pool.column("cpus")[s] >= 2:
             pool.claim(s, 2, 1000, 0, 0, "x", None)
+
+
+@pytest.mark.parametrize("keep", [1 << 16, 3], ids=["journal", "journal-trimmed"])
+def test_the_slot_table_follows_claims_and_releases(keep, monkeypatch):
+    """The vectorized evaluator patches its encoded slot table from the pool's journal (or replaces
+    whole columns once the journal no longer reaches back); classad2, reading the ads, is the oracle.
+    Cached clause values asked for through the pool's shared id arrays must follow too."""
+    from condorfed.core.negotiation import Classad2Evaluator, VectorEvaluator
+    from condorfed.core.negotiation.slotonly import clause_truth
+
+    monkeypatch.setattr(pool_mod, "JOURNAL_KEEP", keep)
+    rng = random.Random(3)
+    pool = SlotPool(slots(12, Cpus=8, Memory=16384, PartitionableSlot=True))
+    fast, oracle = VectorEvaluator(), Classad2Evaluator()
+    job = Ad(RequestCpus=2, RequestMemory=4000)
+    clause = "TARGET.Memory >= 6000"
+    claims: list[int] = []
+    for step in range(60):
+        every = SlotRows(pool, np.arange(len(pool)))
+        assert fast.number("Memory + Cpus", every, job, -1.0).tolist() == (
+            oracle.number("Memory + Cpus", every, job, -1.0).tolist()
+        ), step
+        for ids in (pool.alive_ids(), pool.free_ids(), pool.alive_ids()):
+            for _ in range(2):  # asked twice: the second answer comes from the remembered check
+                got = clause_truth(pool, fast, clause, job, ids)
+                if got is not None:
+                    assert got.tolist() == oracle.truth(clause, job, SlotRows(pool, ids)).tolist(), step
+        for _ in range(rng.randint(1, 3)):
+            s = rng.randrange(len(pool))
+            if claims and rng.random() < 0.4:
+                pool.release(claims.pop(rng.randrange(len(claims))))
+            elif pool.column("cpus")[s] >= 2 and pool.column("memory")[s] >= 4000:
+                claims.append(pool.claim(s, 2, 4000, 0, 0, "x", None))

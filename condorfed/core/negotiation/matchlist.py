@@ -30,6 +30,8 @@ NO_PREEMPTION, RANK_PREEMPTION, PRIO_PREEMPTION = 2, 1, 0
 _EXPAND_CAP = 512  # states per p-slot evaluated in one go
 HEAD_FACTOR, HEAD_MARGIN = 2, 256  # candidates kept per list: factor x jobs left + margin
 SMALL_BATCH = 24  # up to this many changed slots are evaluated alone (pair by pair); more: the whole table
+LIVE_ONLY_BELOW = 0.5  # judge only free slots when fewer than this share of the pool is free (else all:
+# the cached whole-pool arrays need no gathers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +139,7 @@ class MatchList(Judge):
         # Evaluate over every live slot (one cached column table), then keep the candidates.
         alive_idx = pool.alive_ids()
         live_idx = pool.free_ids() if live is pool.free_to_match() else np.flatnonzero(live)
-        if 2 * len(live_idx) < len(alive_idx):
+        if len(live_idx) < LIVE_ONLY_BELOW * len(alive_idx):
             # Most slots are full: judge only the ones that can still take a job.
             alive_idx = live_idx
         job_ok, slot_ok, keys, req = self._evaluate_alive(alive_idx)
