@@ -411,7 +411,8 @@ class SlotPool:
         return [self._forget(cid) for cid in sorted(self._claims_on.get(slot, set()).copy())]
 
     def _set_resources(self, i: int, cpus: float, memory: float, disk: float, gpus: float) -> None:
-        ad, cols, has, versions = self.ads[i], self._cols, self.has_attr, self.res_version
+        ad, cols, versions = self.ads[i], self._cols, self.res_version
+        values = ad.lower_items()
         for r, name, v in (
             ("cpus", "Cpus", cpus),
             ("memory", "Memory", memory),
@@ -423,9 +424,10 @@ class SlotPool:
                 continue
             col[i] = v
             versions[r] += 1
+            if r not in values:  # the ad gains the attribute (a dict test costs less than a numpy write)
+                self.has_attr[r][i] = True
             v = float(v)  # a Python number in the ad, as content classes key it
             ad.set_lower(r, name, int(v) if v.is_integer() else v)
-            has[r][i] = True
         self._moved(i)
 
     def claim(
