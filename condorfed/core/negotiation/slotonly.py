@@ -299,8 +299,9 @@ def slot_truth(pool: SlotPool, ev: Evaluator, expr: str, job: Ad, rows: np.ndarr
 
 
 def _by_shape(pool: SlotPool, ev: Evaluator, expr: str, job: Ad, rows: np.ndarray) -> np.ndarray:
-    # A table of one shape's rows is slower to evaluate than the whole pool's (which is kept encoded),
-    # so a shape with many stale rows takes them from one evaluation over every live slot.
+    # A sub-table of many rows is slower to evaluate than the whole pool's (which is kept encoded), so
+    # a shape with a quarter of the pool or more stale takes them from one evaluation over every live
+    # slot; fewer (the free slots late in a cycle) are evaluated on their own.
     whole: list[np.ndarray] = []
 
     def evaluate(stale: np.ndarray) -> np.ndarray:
