@@ -21,8 +21,10 @@ ads have none.)
 
 from __future__ import annotations
 
+import gc
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -53,6 +55,28 @@ SAFETY_CAP_S = 14 * 86400.0
 STALL_TICKS = 30
 
 _PRIO_STATE, _PRIO_NEGOTIATE, _PRIO_CONTROL = 0, 5, 6
+
+
+# The cyclic collector's first-generation threshold during a run (CPython's default is 700).
+GC_GEN0_THRESHOLD = 50_000
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Collect cyclic garbage less often while a simulation runs, then restore the thresholds.
+
+    A run allocates millions of short-lived containers (events, runs, claims, match entries) next to a
+    large long-lived state (queues, slot ads, the event heap). At CPython's default thresholds the
+    collector walks that state again and again; raising them saved about 1% of the instructions of a
+    simulated day and a few percent of a simulated week's wall time (measured). Reference counting
+    still frees nearly everything at once; the few cycles wait for a later, rarer collection."""
+    old = gc.get_threshold()
+    if old[0]:  # (0: the caller turned automatic collection off; leave it so)
+        gc.set_threshold(max(old[0], GC_GEN0_THRESHOLD), max(old[1], 50), max(old[2], 50))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 @dataclass(slots=True)
@@ -620,6 +644,10 @@ class Simulation:
 
     def run(self) -> Simulation:
         """Run to the horizon (or until every job completed), then close the books."""
+        with _fewer_collections():
+            return self._run()
+
+    def _run(self) -> Simulation:
         self.start()
         ev = self.events
         total_jobs = sum(e.count for e in self.trace)

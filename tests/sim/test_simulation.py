@@ -227,3 +227,37 @@ def test_fast_drain_evicts_and_remove_deletes(first_fit):
     assert s["cost"] == pytest.approx(2 * 1.0 * 120 / 3600, abs=1e-4)  # the node lived 120 s
     assert s["wait_s"]["max"] == 60.0  # idle from the eviction at 60 until the cycle at 120
     assert [a.kind for a in sim.actions] == ["drain", "remove"]
+
+
+def test_a_run_collects_less_often_and_restores_the_thresholds(first_fit, monkeypatch):
+    import gc
+
+    seen = []
+    sim = Simulation(SimInputs([onprem(cpus=4)], [job(count=2)], first_fit))
+    real_start = sim.start
+    monkeypatch.setattr(sim, "start", lambda: (seen.append(gc.get_threshold()), real_start())[1])
+    before = gc.get_threshold()
+    sim.run()
+    assert seen[0][0] >= 50_000 > before[0]
+    assert gc.get_threshold() == before
+
+    def boom():
+        raise RuntimeError("mid-run")
+
+    broken = Simulation(SimInputs([onprem(cpus=4)], [job()], first_fit))
+    monkeypatch.setattr(broken, "start", boom)
+    with pytest.raises(RuntimeError):
+        broken.run()
+    assert gc.get_threshold() == before
+
+
+def test_a_run_leaves_automatic_collection_off_when_the_caller_turned_it_off(first_fit):
+    import gc
+
+    before = gc.get_threshold()
+    gc.set_threshold(0)
+    try:
+        run_simulation(SimInputs([onprem(cpus=4)], [job()], first_fit))
+        assert gc.get_threshold()[0] == 0
+    finally:
+        gc.set_threshold(*before)
