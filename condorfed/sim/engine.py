@@ -50,6 +50,15 @@ class EngineMatchmaker:
             ),
         )
         self.last_limited = True  # did the last cycle leave jobs idle because of fair-share limits?
+        # Claims of finished jobs, handed back just before the next cycle reads the pool (or a slot
+        # leaves it, taking its claims along): nothing reads a p-slot's free resources between
+        # cycles, and one release per cycle writes each slot once however many of its runs ended.
+        self._ended: list[int] = []
+
+    def _release_ended(self) -> None:
+        if self._ended:
+            ended, self._ended = self._ended, []
+            self.pool.release_many(ended)
 
     def add_slot(self, slot: int, ad: Ad) -> None:
         (pid,) = self.pool.add([ad])
@@ -60,6 +69,7 @@ class EngineMatchmaker:
         self.remove_slot(slot)
 
     def remove_slot(self, slot: int) -> None:
+        self._release_ended()
         pid = self._pool_id.pop(slot, None)
         if pid is not None:
             self.pool.remove([pid])
@@ -68,13 +78,14 @@ class EngineMatchmaker:
     def release(self, slot: int, claims: tuple[int, ...]) -> None:
         if slot not in self._pool_id:
             return  # the slot left the pool (drain/removal); its claims went with it
-        self.pool.release_many(claims)  # a finished run's jobs: one update per p-slot
+        self._ended += claims
 
     def account(self, running: Mapping[str, float], now: float) -> None:
         # What a cycle without matches does to the accountant: age to now, record usage.
         self.usage = advance(self.usage, now, self.cfg.priority_halflife, running)
 
     def negotiate(self, demand: Sequence[Demand], running: Mapping[str, float], now: float) -> list[Grant]:
+        self._release_ended()
         groups = [JobGroup(d.ad, d.submitter, d.group, d.count, key=d.key, running=d.running) for d in demand]
         result = negotiate_demand(
             groups,
