@@ -27,7 +27,9 @@ class Demand:
     running: float = 0.0  # cores this autocluster already has running (counts toward group demand)
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, though never changed: one per match a simulated cycle makes, and a frozen
+# dataclass's __init__ costs about six times as much (a setattr call per field).
+@dataclass(slots=True)
 class Grant:
     """``count`` jobs of autocluster ``key`` matched to slot ``slot``.
 

@@ -34,7 +34,9 @@ LIVE_ONLY_BELOW = 0.5  # judge only free slots when fewer than this share of the
 # the cached whole-pool arrays need no gathers)
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, though never changed: one per hand-out, and a frozen dataclass's __init__ costs
+# about six times as much (a setattr call per field).
+@dataclass(slots=True)
 class Candidate:
     slot: int
     weight: float

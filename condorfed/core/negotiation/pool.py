@@ -96,7 +96,9 @@ MATCH_CACHE_ENTRIES = 256
 JOURNAL_KEEP = 1 << 16  # slot changes kept for readers that look often (see SlotPool.changed_since)
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, though never changed: one per claim, and a frozen dataclass's __init__ costs
+# about six times as much (a setattr call per field).
+@dataclass(slots=True)
 class Claim:
     """Resources one match took from a slot."""
 

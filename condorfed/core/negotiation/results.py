@@ -28,7 +28,9 @@ class JobGroup:
     running: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, though never changed: one or more per match, and a frozen dataclass's __init__ costs
+# about six times as much (a setattr call per field).
+@dataclass(slots=True)
 class GroupMatch:
     """``count`` jobs of ``group`` matched to slot ``slot`` (a pool slot id) at once."""
 
