@@ -24,8 +24,12 @@ def emit_json(obj: Any) -> None:
 
 
 def emit_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """Print a rich table on stdout (no colour when stdout is not a terminal)."""
+    """Print a rich table on stdout (no colour when stdout is not a terminal).
+
+    In a terminal the table fits the window. Piped or redirected (a log, ``| less``, CI), rich would
+    assume 80 columns and fold cells mid-word, so there the table keeps its natural width."""
     from rich.console import Console
+    from rich.measure import Measurement
     from rich.table import Table
 
     table = Table(title=title, show_lines=False)
@@ -33,4 +37,8 @@ def emit_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequenc
         table.add_column(col, overflow="fold")
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
-    Console(soft_wrap=False).print(table)
+    console = Console(soft_wrap=False)
+    if not console.is_terminal:
+        natural = Measurement.get(console, console.options.update(width=10_000), table).maximum
+        console.width = max(console.width, natural)
+    console.print(table)

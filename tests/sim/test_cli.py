@@ -106,3 +106,16 @@ def test_compare_runs_every_controller(capsys, tiny_files, tmp_path):
     assert obj["comparison"]["onprem-only"]["cost"] == 0
     assert obj["comparison"]["static"]["cost"] > 0
     assert (tmp_path / "r" / "comparison.png").is_file()
+
+
+def test_compare_table_piped_keeps_whole_cells(capsys, tiny_files, tmp_path):
+    """Piped output (capsys is not a terminal) must not fold a cell mid-word at rich's 80 columns."""
+    fed, trace = tiny_files
+    code, out, _ = run(
+        capsys, "--federation", str(fed), "--trace", str(trace), "--compare", "--out", str(tmp_path / "r")
+    )
+    assert code == 0
+    header = next(line for line in out.splitlines() if "controller" in line)
+    assert "fair-share deviation" in header and "utilization" in header
+    for name in ("onprem-only", "glideinwms", "condorfed"):
+        assert any(f"│ {name} " in line for line in out.splitlines()), name
