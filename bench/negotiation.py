@@ -1,7 +1,10 @@
 """Benchmark: one full negotiation cycle at CERN scale (issue 3).
 
     python bench/negotiation.py --jobs 400000 --cores 200000 --json
-    python bench/negotiation.py --scaling            # 40k / 400k / 1M jobs, one process each
+    python bench/negotiation.py --no-scaling --json  # the 400k cycle alone
+
+The first command also prints the scaling (``scaling``): 40,000 / 400,000 / 1,000,000 jobs at the
+same 2,000 autoclusters, each size in a process of its own (the 400k row is this run's cycle).
 
 A seeded generator builds a pool of partitionable-slot machines (6 hardware types over 4 clusters:
 2 on-prem, 2 cloud, one with GPUs; typical START expressions) and a queue of idle jobs in about
@@ -214,7 +217,7 @@ def make_pool(n_jobs: int, cores: int, autoclusters: int, submitters: int, seed:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak RSS. VmHWM, because ru_maxrss survives exec on Linux (a --scaling
+    """This process's peak RSS. VmHWM, because ru_maxrss survives exec on Linux (a scaling
     child would report its parent's peak)."""
     try:
         with open("/proc/self/status") as fh:
@@ -327,15 +330,22 @@ def run(args: argparse.Namespace) -> dict:
     return out
 
 
-def scaling(args: argparse.Namespace) -> dict:
-    """One child process per size, so each peak RSS is its own."""
+def scaling(args: argparse.Namespace, this_run: dict) -> dict:
+    """One child process per size, so each peak RSS is its own; this run's own size is not run again
+    (its peak RSS was taken before the classad2 comparisons, as a child's is)."""
+    keys = ("jobs", "wall_s", "peak_rss_mb", "matches", "autoclusters")
     rows = []
     for n in [int(x) for x in args.scaling_jobs.split(",")]:
+        if n == args.jobs:
+            rows.append({k: this_run[k] for k in keys})
+            continue
         cmd = [sys.executable, __file__, "--jobs", str(n), "--cores", str(args.cores), "--autoclusters",
-               str(args.autoclusters), "--seed", str(args.seed), "--json", "--no-subsample"]  # fmt: skip
+               str(args.autoclusters), "--submitters", str(args.submitters), "--seed", str(args.seed),
+               "--json", "--no-subsample",
+               "--no-scaling"]  # fmt: skip
         child = subprocess.run(cmd, capture_output=True, text=True, check=True)
         r = json.loads(child.stdout)
-        rows.append({k: r[k] for k in ("jobs", "wall_s", "peak_rss_mb", "matches", "autoclusters")})
+        rows.append({k: r[k] for k in keys})
     base = rows[0]
     for r in rows:
         r["wall_per_job_us"] = round(r["wall_s"] / r["jobs"] * 1e6, 2)
@@ -357,14 +367,14 @@ def main() -> None:
     parser.add_argument("--sample-autoclusters", type=int, default=40)
     parser.add_argument("--sample-slots", type=int, default=5_000)
     parser.add_argument("--no-subsample", action="store_true", help="skip the classad2 comparisons")
-    parser.add_argument("--scaling", action="store_true", help="also run 40k/400k/1M jobs (child processes)")
+    parser.add_argument("--no-scaling", action="store_true", help="skip the 40k/400k/1M-job scaling runs")
     parser.add_argument("--scaling-jobs", default="40000,400000,1000000")
     parser.add_argument("--profile", metavar="FILE", help="write a pyinstrument profile of the cycle")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     out = run(args)
-    if args.scaling:
-        out.update(scaling(args))
+    if not args.no_scaling:
+        out.update(scaling(args, out))
     cpu = platform.processor() or platform.machine()
     out["machine"] = f"{cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     if args.json:
