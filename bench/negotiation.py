@@ -341,8 +341,7 @@ def scaling(args: argparse.Namespace, this_run: dict) -> dict:
             continue
         cmd = [sys.executable, __file__, "--jobs", str(n), "--cores", str(args.cores), "--autoclusters",
                str(args.autoclusters), "--submitters", str(args.submitters), "--seed", str(args.seed),
-               "--json", "--no-subsample",
-               "--no-scaling"]  # fmt: skip
+               "--json", "--no-subsample", "--no-scaling"]  # fmt: skip
         child = subprocess.run(cmd, capture_output=True, text=True, check=True)
         r = json.loads(child.stdout)
         rows.append({k: r[k] for k in keys})
